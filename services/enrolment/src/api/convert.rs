@@ -1,0 +1,86 @@
+//! Proto ⇄ domain conversions: the only place that sees both.
+
+use egide_ids::{Finess, IdNatStruct, Siret};
+use egide_kit::{ApiError, FieldViolation, events::timestamp};
+use egide_proto::enrolment::v1::{
+    RegisterStructureRequest, Structure as StructureMessage, register_structure_request,
+    structure,
+};
+
+use crate::domain::structure::{NewStructure, Structure, StructureIdentifier, StructureName};
+
+/// A registration request, parsed; every bad field is reported at once.
+pub fn new_structure(request: RegisterStructureRequest) -> Result<NewStructure, ApiError> {
+    let mut violations = Vec::new();
+    let identifier = match request.identifier {
+        Some(register_structure_request::Identifier::Finess(f)) => Finess::parse(&f)
+            .map(StructureIdentifier::Finess)
+            .map_err(|e| violations.push(FieldViolation::new("finess", e.to_string())))
+            .ok(),
+        Some(register_structure_request::Identifier::Siret(s)) => Siret::parse(&s)
+            .map(StructureIdentifier::Siret)
+            .map_err(|e| violations.push(FieldViolation::new("siret", e.to_string())))
+            .ok(),
+        None => {
+            violations.push(FieldViolation::new(
+                "identifier",
+                "one of finess or siret is required",
+            ));
+            None
+        }
+    };
+    let name = StructureName::parse(&request.name)
+        .map_err(|e| violations.push(FieldViolation::new("name", e.to_string())))
+        .ok();
+    match (identifier, name) {
+        (Some(identifier), Some(name)) if violations.is_empty() => {
+            Ok(NewStructure { identifier, name })
+        }
+        _ => Err(ApiError::invalid_argument(violations)),
+    }
+}
+
+/// A structure key from a request.
+pub fn id_nat_struct(raw: &str) -> Result<IdNatStruct, ApiError> {
+    IdNatStruct::parse(raw).map_err(|e| ApiError::invalid_field("id_nat_struct", e.to_string()))
+}
+
+/// The proto form of a structure.
+pub fn structure(s: &Structure) -> StructureMessage {
+    StructureMessage {
+        id: s.id.to_string(),
+        id_nat_struct: s.identifier.id_nat().to_string(),
+        identifier: Some(match &s.identifier {
+            StructureIdentifier::Finess(f) => structure::Identifier::Finess(f.to_string()),
+            StructureIdentifier::Siret(s) => structure::Identifier::Siret(s.to_string()),
+        }),
+        name: s.name.clone(),
+        registered_at: Some(timestamp(s.registered_at)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let err = new_structure(RegisterStructureRequest {
+            identifier: Some(register_structure_request::Identifier::Finess("123".into())),
+            name: "  ".into(),
+        })
+        .unwrap_err();
+        let fields: Vec<_> = err.violations().iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["finess", "name"]);
+    }
+
+    #[test]
+    fn a_missing_identifier_is_named() {
+        let err = new_structure(RegisterStructureRequest {
+            identifier: None,
+            name: "CHU".into(),
+        })
+        .unwrap_err();
+        assert_eq!(err.violations()[0].field, "identifier");
+    }
+}

@@ -1,0 +1,3 @@
+//! Persistence: sea-orm entities and the queries the API needs.
+
+pub mod structures;
