@@ -1,1 +1,160 @@
-//! stub
+//! The gateway: the only public entry of Égide.
+//!
+//! It terminates TLS (HTTP/2, ALPN `h2`), routes each gRPC call to the service owning its
+//! package (`/egide.<domain>.v1.…` → `<domain>`), applies a per-route deadline and a
+//! message size limit, and serves its own health, reflection and status. A plain HTTP
+//! listener serves `/healthz` (liveness), `/readyz` (every backend SERVING) and `/metrics`.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod dev_tls;
+mod http_api;
+mod proxy;
+mod tls;
+
+use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+
+use egide_kit::health::{Readiness, check};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Endpoint};
+
+pub use config::GatewayConfig;
+
+/// The service name.
+pub const SERVICE: &str = "gateway";
+
+/// A started gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: tokio::task::JoinSet<anyhow::Result<()>>,
+}
+
+impl Gateway {
+    /// Binds both listeners and starts serving.
+    pub async fn start(config: GatewayConfig, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        let tls = tls::acceptor(&config.tls)?;
+        let mut backends = Vec::new();
+        for (domain, url) in &config.routes {
+            let channel = Endpoint::from_shared(url.clone())?
+                .connect_timeout(Duration::from_secs(3))
+                .tcp_nodelay(true)
+                .http2_keep_alive_interval(Duration::from_secs(30))
+                .connect_lazy();
+            backends.push((domain.clone(), channel));
+        }
+        let readiness = Readiness::new(
+            backends
+                .iter()
+                .map(|(domain, channel)| (domain.clone(), backend_check(channel.clone())))
+                .collect(),
+        );
+        let router = Arc::new(proxy::Router::new(&config, backends, readiness.clone()).await?);
+
+        let grpc = TcpListener::bind(config.grpc.listen).await?;
+        let http = TcpListener::bind(config.http.listen).await?;
+        let grpc_addr = grpc.local_addr()?;
+        let http_addr = http.local_addr()?;
+        tracing::info!(%grpc_addr, %http_addr, routes = ?config.routes.keys().collect::<Vec<_>>(), "gateway listening");
+
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(proxy::serve(grpc, tls, router.clone(), shutdown.clone()));
+        tasks.spawn(http_api::serve(http, router, shutdown.clone()));
+        tasks.spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                loop {
+                    readiness.check_now().await;
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(egide_kit::server::READINESS_INTERVAL) => {}
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            grpc_addr,
+            http_addr,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The TLS gRPC address.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// The HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Stops and waits.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        while let Some(r) = self.tasks.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
+    /// Waits until stopped (or a task fails).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        while let Some(r) = self.tasks.join_next().await {
+            if let Err(error) = r.map_err(anyhow::Error::from).and_then(|r| r) {
+                self.shutdown.cancel();
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn backend_check(channel: Channel) -> egide_kit::health::Check {
+    check(move || {
+        let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+        async move {
+            let answer = client
+                .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                .await
+                .map_err(|s| format!("unreachable: {}", s.message()))?;
+            match answer.into_inner().status() {
+                tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
+                other => Err(format!("{}", other.as_str_name().to_lowercase())),
+            }
+        }
+    })
+}
+
+/// The gateway's `main`.
+pub fn main() -> ExitCode {
+    let config: GatewayConfig = egide_kit::config::load_or_exit(SERVICE, &GatewayConfig::local_defaults());
+    egide_kit::telemetry::init(SERVICE, &config.telemetry);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("egide-gateway: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let shutdown = egide_kit::shutdown::on_signal();
+        match Gateway::start(config, shutdown).await {
+            Ok(gateway) => match gateway.wait().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "gateway failed");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "gateway start-up failed");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -78,7 +78,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(luhn_valid(&format!("{s}{key}")));
             if let Some(body) = s.get(..s.len() - 1) {
                 if !body.is_empty() {
-                    assert_eq!(valid, luhn_check_digit(body).ok() == s[s.len() - 1..].parse().ok());
+                    assert_eq!(
+                        valid,
+                        luhn_check_digit(body).ok() == s[s.len() - 1..].parse().ok()
+                    );
                 }
             }
         }

@@ -1,0 +1,80 @@
+//! Gateway configuration (`EGIDE_GATEWAY__…`).
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
+
+use egide_kit::config::TelemetryConfig;
+use serde::{Deserialize, Serialize};
+
+/// The gateway's configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// The public gRPC listener (TLS).
+    pub grpc: Listen,
+    /// The plain HTTP listener: `/healthz`, `/readyz`, `/metrics`.
+    pub http: Listen,
+    /// The server certificate.
+    pub tls: TlsConfig,
+    /// Backend addresses by domain (`enrolment`, `auth`, `certval`, `billing`, `audit`):
+    /// `http://host:port`. A domain without a route answers UNIMPLEMENTED.
+    #[serde(default)]
+    pub routes: BTreeMap<String, String>,
+    /// Per-request deadline when the client sets none, in milliseconds.
+    #[serde(default = "default_timeout")]
+    pub route_timeout_ms: u64,
+    /// Largest accepted request message, in bytes; larger ones are refused with
+    /// INVALID_ARGUMENT before reaching a backend.
+    #[serde(default = "default_max_message")]
+    pub max_message_bytes: usize,
+    /// Logs.
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+}
+
+fn default_timeout() -> u64 {
+    10_000
+}
+
+fn default_max_message() -> usize {
+    256 * 1024
+}
+
+/// A listen address.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// Address; port 0 picks a free port.
+    pub listen: SocketAddr,
+}
+
+/// PEM files of the server certificate chain and key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// Private key (PKCS#8, SEC1 or PKCS#1).
+    pub key_file: PathBuf,
+}
+
+impl GatewayConfig {
+    /// Local defaults: gRPC on 127.0.0.1:8443, HTTP on 127.0.0.1:8080, no routes.
+    pub fn local_defaults() -> Self {
+        Self {
+            grpc: Listen {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            },
+            http: Listen {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            },
+            tls: TlsConfig {
+                cert_file: PathBuf::from(".run/tls/gateway.pem"),
+                key_file: PathBuf::from(".run/tls/gateway.key"),
+            },
+            routes: BTreeMap::new(),
+            route_timeout_ms: default_timeout(),
+            max_message_bytes: default_max_message(),
+            telemetry: TelemetryConfig::default(),
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! A development certificate authority and gateway certificate, for `make run` and tests.
+//! Production gateways get their certificate from the IGC-Santé (SSL_SERV) or the cluster's
+//! issuer; this never runs there.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+
+/// Where [`ensure`] put the files.
+#[derive(Clone, Debug)]
+pub struct DevTls {
+    /// The CA certificate clients trust.
+    pub ca_file: PathBuf,
+    /// The gateway certificate chain.
+    pub cert_file: PathBuf,
+    /// The gateway key.
+    pub key_file: PathBuf,
+}
+
+/// Creates `dir/ca.pem`, `dir/gateway.pem` and `dir/gateway.key` unless they exist, for the
+/// names `localhost` and `127.0.0.1`. The key file is written with mode 0600.
+pub fn ensure(dir: &Path) -> anyhow::Result<DevTls> {
+    let tls = DevTls {
+        ca_file: dir.join("ca.pem"),
+        cert_file: dir.join("gateway.pem"),
+        key_file: dir.join("gateway.key"),
+    };
+    if tls.ca_file.exists() && tls.cert_file.exists() && tls.key_file.exists() {
+        return Ok(tls);
+    }
+    std::fs::create_dir_all(dir)?;
+    let ca_key = KeyPair::generate()?;
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name.push(DnType::CommonName, "Egide DEV CA (not for production)");
+    ca.distinguished_name.push(DnType::OrganizationName, "Egide dev");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let ca_issuer = rcgen::Issuer::new(ca, ca_key);
+
+    let key = KeyPair::generate()?;
+    let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+    leaf.distinguished_name.push(DnType::CommonName, "egide-gateway");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let cert = leaf.signed_by(&key, &ca_issuer)?;
+
+    std::fs::write(&tls.ca_file, ca_cert.pem())?;
+    std::fs::write(&tls.cert_file, cert.pem() + &ca_cert.pem())?;
+    write_private(&tls.key_file, key.serialize_pem().as_bytes())?;
+    Ok(tls)
+}
+
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(data)
+}

@@ -1,0 +1,259 @@
+//! The gRPC proxy: TLS in, one HTTP/2 channel per backend out.
+
+use std::{
+    collections::BTreeMap,
+    convert::Infallible,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use bytes::{Buf as _, Bytes};
+use egide_kit::{ApiError, FieldViolation, health::Readiness};
+use futures::StreamExt as _;
+use http::{HeaderValue, Request, Response};
+use http_body_util::{BodyExt as _, BodyStream, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, Status, body::Body, service::Routes, transport::Channel};
+use tower::ServiceExt as _;
+
+use crate::config::GatewayConfig;
+
+/// Request counters of one route.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Requests routed.
+    pub requests: AtomicU64,
+    /// Requests that failed before reaching the backend or timed out.
+    pub failures: AtomicU64,
+    /// Total time spent, in microseconds.
+    pub micros: AtomicU64,
+}
+
+/// Routes calls to backends or to the gateway's own services.
+pub struct Router {
+    backends: BTreeMap<String, Channel>,
+    local: Routes,
+    timeout: Duration,
+    max_message: usize,
+    pub(crate) readiness: Readiness,
+    pub(crate) counters: BTreeMap<String, Counters>,
+}
+
+impl Router {
+    pub async fn new(
+        config: &GatewayConfig,
+        backends: Vec<(String, Channel)>,
+        readiness: Readiness,
+    ) -> anyhow::Result<Self> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("liveness", tonic_health::ServingStatus::Serving)
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(egide_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        // gRPC health "" follows the backends' readiness.
+        tokio::spawn({
+            let readiness = readiness.clone();
+            async move {
+                loop {
+                    let status = if readiness.is_ready() {
+                        tonic_health::ServingStatus::Serving
+                    } else {
+                        tonic_health::ServingStatus::NotServing
+                    };
+                    reporter.set_service_status("", status).await;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        });
+        let mut counters: BTreeMap<String, Counters> =
+            backends.iter().map(|(d, _)| (d.clone(), Counters::default())).collect();
+        counters.insert("local".into(), Counters::default());
+        Ok(Self {
+            backends: backends.into_iter().collect(),
+            local: Routes::new(health).add_service(reflection),
+            timeout: Duration::from_millis(config.route_timeout_ms),
+            max_message: config.max_message_bytes,
+            readiness,
+            counters,
+        })
+    }
+
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let started = Instant::now();
+        let service = request
+            .uri()
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let (route, response) = if service.starts_with("grpc.health.") || service.starts_with("grpc.reflection.") {
+            let response = match self.local.clone().oneshot(request.map(Body::new)).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            ("local", response)
+        } else {
+            let domain = service
+                .strip_prefix("egide.")
+                .and_then(|rest| rest.split('.').next())
+                .unwrap_or_default();
+            match self.backends.get_key_value(domain) {
+                Some((name, channel)) => (name.as_str(), self.forward(channel.clone(), request).await),
+                None => (
+                    "local",
+                    Status::unimplemented(format!("no route for service '{service}'")).into_http(),
+                ),
+            }
+        };
+        if let Some(c) = self.counters.get(route) {
+            c.requests.fetch_add(1, Ordering::Relaxed);
+            c.micros
+                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            if grpc_failed_early(&response) {
+                c.failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        response
+    }
+
+    async fn forward(&self, channel: Channel, request: Request<Incoming>) -> Response<Body> {
+        let (mut parts, body) = request.into_parts();
+        let body = match limit_first_message(body, self.max_message).await {
+            Ok(body) => body,
+            Err(status) => return status.into_http(),
+        };
+        let deadline = match parts.headers.get("grpc-timeout") {
+            Some(_) => None,
+            None => {
+                let ms = self.timeout.as_millis().min(99_999_999);
+                if let Ok(v) = HeaderValue::from_str(&format!("{ms}m")) {
+                    parts.headers.insert("grpc-timeout", v);
+                }
+                Some(self.timeout + Duration::from_millis(500))
+            }
+        };
+        let call = channel.oneshot(Request::from_parts(parts, body));
+        let result = match deadline {
+            Some(d) => match tokio::time::timeout(d, call).await {
+                Ok(r) => r,
+                Err(_) => return Status::deadline_exceeded("backend did not answer in time").into_http(),
+            },
+            None => call.await,
+        };
+        match result {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::warn!(%error, "backend unreachable");
+                Status::unavailable("backend unavailable, retry").into_http()
+            }
+        }
+    }
+}
+
+/// Whether the response is a gateway-made error (trailers-only with a non-OK status).
+fn grpc_failed_early(response: &Response<Body>) -> bool {
+    response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v != "0")
+}
+
+/// Reads the first gRPC frame header of `body` and refuses a message larger than `max`
+/// with INVALID_ARGUMENT before anything reaches a backend; otherwise returns the whole
+/// body, untouched. (Only the first message is checked: Égide's public RPCs are unary.)
+async fn limit_first_message(body: Incoming, max: usize) -> Result<Body, Status> {
+    let mut head: Vec<Frame<Bytes>> = Vec::new();
+    let mut seen = Vec::with_capacity(5);
+    let mut stream = BodyStream::new(body);
+    while seen.len() < 5 {
+        match stream.next().await {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    let need = 5 - seen.len();
+                    seen.extend_from_slice(&data.chunk()[..need.min(data.len())]);
+                }
+                head.push(frame);
+            }
+            Some(Err(error)) => return Err(Status::cancelled(format!("request body: {error}"))),
+            None => break,
+        }
+    }
+    if seen.len() == 5 {
+        let len = u32::from_be_bytes([seen[1], seen[2], seen[3], seen[4]]) as usize;
+        if len > max {
+            return Err(ApiError::invalid_argument(vec![FieldViolation::new(
+                "request",
+                format!("message of {len} bytes; at most {max}"),
+            )])
+            .into());
+        }
+    }
+    let rest = stream.map(|r| r.map_err(|e| Status::new(Code::Internal, e.to_string())));
+    let all = futures::stream::iter(head.into_iter().map(Ok)).chain(rest);
+    Ok(Body::new(StreamBody::new(all).boxed_unsync()))
+}
+
+/// Accepts TLS connections and serves HTTP/2 on them until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    router: Arc<Router>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http2_only();
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let tls = tls.clone();
+        let router = router.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, %peer, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let service = hyper::service::service_fn(move |req| {
+                let router = router.clone();
+                async move { Ok::<_, Infallible>(router.handle(req).await) }
+            });
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = watcher.watch(conn.into_owned()).await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s; closing"),
+    }
+    Ok(())
+}
