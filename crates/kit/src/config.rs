@@ -108,7 +108,9 @@ fn default_stream() -> String {
 
 /// How a service authenticates to Vault/OpenBao.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "lowercase", deny_unknown_fields)]
+// No `deny_unknown_fields` here: layered sources merge maps, so the defaults' `token`
+// key is still present when the environment switches `method` to `approle`.
+#[serde(tag = "method", rename_all = "lowercase")]
 pub enum VaultAuth {
     /// A static token (development and tests only).
     Token {

@@ -131,7 +131,7 @@ impl Vault {
 
     /// Whether Vault answers, is unsealed, and our session is valid.
     pub async fn health(&self) -> Result<(), String> {
-        match vaultrs::sys::health(self.anonymous.as_ref()).await {
+        match self.seal_state().await {
             Ok(h) if h.sealed => return Err("vault: sealed".into()),
             Ok(_) => {}
             Err(e) => match status_code(&e) {
@@ -145,6 +145,25 @@ impl Vault {
         self.session_ok()
             .await
             .map_err(|e| format!("vault: session: {}", short(&e)))
+    }
+
+    /// `GET sys/health`, read leniently. `vaultrs::sys::health` cannot be used: its response
+    /// type requires `performance_standby`, which OpenBao does not send, so every answer
+    /// failed to parse and a healthy OpenBao was reported unreachable.
+    async fn seal_state(&self) -> Result<SealState, ClientError> {
+        use rustify::Endpoint as _;
+        let endpoint = vaultrs::api::sys::requests::ReadHealthRequest::default();
+        let result = endpoint
+            .with_middleware(self.anonymous.middle())
+            .exec(self.anonymous.http())
+            .await
+            .map_err(|source| ClientError::RestClientError { source })?;
+        serde_json::from_slice(&result.raw()).map_err(|e| ClientError::RestClientError {
+            source: rustify::errors::ClientError::ResponseParseError {
+                source: e.into(),
+                content: None,
+            },
+        })
     }
 
     /// Signs `data` with the transit key `key`; returns Vault's `vault:vN:…` signature.
@@ -178,6 +197,13 @@ impl Vault {
             async move { vault.health().await }
         })
     }
+}
+
+/// The part of `sys/health` the readiness check needs.
+#[derive(Debug, serde::Deserialize)]
+struct SealState {
+    #[serde(default)]
+    sealed: bool,
 }
 
 /// The HTTP status of a Vault error response, if it was one.

@@ -47,7 +47,9 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, new: &NewStructure) -> Result<
         id: uuid::Uuid::now_v7(),
         identifier: new.identifier.clone(),
         name: new.name.as_str().to_owned(),
-        registered_at: chrono::Utc::now(),
+        // Postgres keeps microseconds: truncate now so that the response and the event
+        // carry the time later reads return.
+        registered_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
     };
     let id_nat = structure.identifier.id_nat().to_string();
     let (finess, siret) = match &structure.identifier {

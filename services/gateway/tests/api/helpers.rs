@@ -1,0 +1,211 @@
+//! Starts enrolment, audit and a gateway routing to them.
+
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    net::SocketAddr,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use egide_gateway::{
+    Gateway, GatewayConfig,
+    config::{Listen, TlsConfig},
+};
+use egide_kit::{
+    app::Running,
+    config::{
+        DatabaseConfig, GrpcConfig, NatsConfig, ServiceConfig, TelemetryConfig, VaultAuth,
+        VaultConfig,
+    },
+};
+use egide_proto::{
+    audit::v1::audit_service_client::AuditServiceClient,
+    enrolment::v1::enrolment_service_client::EnrolmentServiceClient,
+};
+use egide_testkit::Nats;
+use secrecy::SecretString;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+/// A gateway in front of enrolment and audit (each with a fresh database, both on a NATS
+/// of their own: the audit consumer is durable by name, so audits must not share a NATS).
+pub struct TestApp {
+    pub http_addr: SocketAddr,
+    /// A TLS channel to the gateway.
+    pub channel: Channel,
+    pub enrolment: EnrolmentServiceClient<Channel>,
+    pub audit: AuditServiceClient<Channel>,
+    shutdown: CancellationToken,
+    _gateway: Gateway,
+    services: BTreeMap<&'static str, Running>,
+    tls_dir: PathBuf,
+    nats: Option<Nats>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let _ = std::fs::remove_dir_all(&self.tls_dir);
+        if let Some(nats) = self.nats.take() {
+            std::thread::spawn(move || drop(nats));
+        }
+    }
+}
+
+fn service_config(db_prefix: &str, nats_url: &str) -> ServiceConfig {
+    let stack = egide_testkit::shared();
+    ServiceConfig {
+        grpc: GrpcConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))),
+        database: DatabaseConfig {
+            url: SecretString::from(
+                stack
+                    .postgres
+                    .create_database(db_prefix)
+                    .expect("create database"),
+            ),
+            max_connections: 4,
+        },
+        nats: NatsConfig {
+            url: nats_url.to_owned(),
+            stream: "EGIDE".into(),
+        },
+        vault: VaultConfig {
+            addr: stack.vault.addr(),
+            auth: VaultAuth::Token {
+                token: SecretString::from(stack.vault.root_token().to_owned()),
+            },
+            transit_mount: "transit".into(),
+        },
+        telemetry: TelemetryConfig::default(),
+        shutdown_grace_secs: 1,
+    }
+}
+
+/// Enrolment, audit and a gateway routing `enrolment` and `audit` to them.
+pub async fn spawn_app() -> TestApp {
+    egide_kit::telemetry::init_for_tests();
+    let nats = Nats::spawn().expect("a dedicated NATS");
+    let shutdown = CancellationToken::new();
+    let enrolment = egide_enrolment::build(service_config("gw_enrolment", &nats.url()), shutdown.child_token())
+        .await
+        .expect("enrolment starts");
+    let audit = egide_audit::build(service_config("gw_audit", &nats.url()), shutdown.child_token())
+        .await
+        .expect("audit starts");
+    let routes = BTreeMap::from([
+        ("enrolment".to_owned(), format!("http://{}", enrolment.local_addr())),
+        ("audit".to_owned(), format!("http://{}", audit.local_addr())),
+    ]);
+    let mut app = spawn_gateway(routes, shutdown).await;
+    app.services = BTreeMap::from([("enrolment", enrolment), ("audit", audit)]);
+    app.nats = Some(nats);
+    app
+}
+
+/// A gateway alone, routing to `routes`.
+pub async fn spawn_gateway(routes: BTreeMap<String, String>, shutdown: CancellationToken) -> TestApp {
+    egide_kit::telemetry::init_for_tests();
+    let tls_dir = std::env::temp_dir().join(format!("egide-gateway-test-{}", uuid::Uuid::now_v7().simple()));
+    let tls = egide_gateway::dev_tls::ensure(&tls_dir).expect("development certificates");
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let config = GatewayConfig {
+        grpc: Listen { listen: loopback },
+        http: Listen { listen: loopback },
+        tls: TlsConfig {
+            cert_file: tls.cert_file.clone(),
+            key_file: tls.key_file.clone(),
+        },
+        routes,
+        ..GatewayConfig::local_defaults()
+    };
+    let gateway = Gateway::start(config, shutdown.clone())
+        .await
+        .expect("gateway starts");
+    let ca = std::fs::read(&tls.ca_file).expect("CA certificate");
+    let channel = Endpoint::from_shared(format!("https://127.0.0.1:{}", gateway.grpc_addr().port()))
+        .expect("endpoint")
+        .tls_config(
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(ca))
+                .domain_name("localhost"),
+        )
+        .expect("TLS configuration")
+        .connect()
+        .await
+        .expect("TLS connection to the gateway");
+    TestApp {
+        http_addr: gateway.http_addr(),
+        enrolment: EnrolmentServiceClient::new(channel.clone()),
+        audit: AuditServiceClient::new(channel.clone()),
+        channel,
+        shutdown,
+        _gateway: gateway,
+        services: BTreeMap::new(),
+        tls_dir,
+        nats: None,
+    }
+}
+
+impl TestApp {
+    /// Stops one backend (`"enrolment"` or `"audit"`); the gateway keeps running.
+    pub async fn stop_backend(&mut self, name: &str) {
+        let running = self.services.remove(name).expect("a running backend");
+        running.stop().await.expect("backend stopped cleanly");
+    }
+
+    /// gRPC health of `service` as the gateway reports it.
+    pub async fn health(&self, service: &str) -> ServingStatus {
+        HealthClient::new(self.channel.clone())
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .expect("health through the gateway")
+            .into_inner()
+            .status()
+    }
+
+    /// `GET path` on the gateway's HTTP listener: (status code, body).
+    pub async fn http_get(&self, path: &str) -> (u16, String) {
+        let mut tcp = tokio::net::TcpStream::connect(self.http_addr)
+            .await
+            .expect("connect to the HTTP listener");
+        tcp.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+            .await
+            .expect("send request");
+        let mut raw = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut raw))
+            .await
+            .expect("an answer within 5 s")
+            .expect("read answer");
+        let text = String::from_utf8(raw).expect("UTF-8 answer");
+        let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("a status line");
+        (status, body.to_owned())
+    }
+}
+
+/// Polls `probe` every 100 ms until it returns `Some`, or panics after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the gateway: enrolment and audit run in-process on the real test
+//! stack (egide-testkit), the gateway in front of them with a development certificate, and
+//! clients connect over TLS as a hospital's software would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod health;
+mod helpers;
+mod routing;
