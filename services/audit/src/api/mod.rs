@@ -230,6 +230,7 @@ fn audited(row: entity::Model) -> Result<AuditedEvent, ApiError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -58,7 +58,10 @@ pub async fn spawn_app() -> TestApp {
     egide_kit::telemetry::init_for_tests();
     let stack = egide_testkit::shared();
     let nats = Nats::spawn().expect("a dedicated NATS");
-    let db_url = stack.postgres.create_database("audit").expect("create database");
+    let db_url = stack
+        .postgres
+        .create_database("audit")
+        .expect("create database");
     let config = ServiceConfig {
         grpc: GrpcConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))),
         database: DatabaseConfig {
@@ -88,7 +91,9 @@ pub async fn spawn_app() -> TestApp {
         .connect()
         .await
         .expect("connect to audit");
-    let nats_client = async_nats::connect(nats.url()).await.expect("test NATS client");
+    let nats_client = async_nats::connect(nats.url())
+        .await
+        .expect("test NATS client");
     let js = jetstream::new(nats_client.clone());
     // The same stream the services create (idempotent), so publishing never races them.
     egide_kit::nats::ensure_stream(&js, "EGIDE")
@@ -104,7 +109,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// An envelope as a producer's outbox relay would publish it.
-pub fn event(producer: &str, seq: u64, event_type: &str, occurred_at: DateTime<Utc>) -> EventEnvelope {
+pub fn event(
+    producer: &str,
+    seq: u64,
+    event_type: &str,
+    occurred_at: DateTime<Utc>,
+) -> EventEnvelope {
     let event_id = uuid::Uuid::now_v7();
     EventEnvelope {
         event_id: event_id.to_string(),
@@ -158,15 +168,14 @@ impl TestApp {
     }
 
     /// One page of `ListEvents`.
-    pub async fn list(&self, request: ListEventsRequest) -> Result<(Vec<AuditedEvent>, String), tonic::Status> {
-        self.client
-            .clone()
-            .list_events(request)
-            .await
-            .map(|r| {
-                let r = r.into_inner();
-                (r.events, r.next_page_token)
-            })
+    pub async fn list(
+        &self,
+        request: ListEventsRequest,
+    ) -> Result<(Vec<AuditedEvent>, String), tonic::Status> {
+        self.client.clone().list_events(request).await.map(|r| {
+            let r = r.into_inner();
+            (r.events, r.next_page_token)
+        })
     }
 
     /// Every logged event, in log order.
@@ -182,11 +191,15 @@ impl TestApp {
 
     /// Waits until the log holds exactly `n` events.
     pub async fn wait_for_events(&self, n: usize) -> Vec<AuditedEvent> {
-        eventually(Duration::from_secs(10), &format!("{n} logged events"), || async {
-            let events = self.all_events().await;
-            assert!(events.len() <= n, "more events than expected: {events:?}");
-            (events.len() == n).then_some(events)
-        })
+        eventually(
+            Duration::from_secs(10),
+            &format!("{n} logged events"),
+            || async {
+                let events = self.all_events().await;
+                assert!(events.len() <= n, "more events than expected: {events:?}");
+                (events.len() == n).then_some(events)
+            },
+        )
         .await
     }
 
@@ -207,11 +220,7 @@ impl TestApp {
         eventually(
             Duration::from_secs(10),
             &format!("{stored} events of {producer}"),
-            || async {
-                self.producer(producer)
-                    .await
-                    .filter(|p| p.stored == stored)
-            },
+            || async { self.producer(producer).await.filter(|p| p.stored == stored) },
         )
         .await
     }
@@ -236,7 +245,10 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -24,7 +24,11 @@ async fn a_published_event_is_logged_and_found_by_id() {
         .event
         .expect("an event");
     assert_eq!(found.log_index, 1);
-    assert_eq!(found.envelope.as_ref(), Some(&published), "stored as produced");
+    assert_eq!(
+        found.envelope.as_ref(),
+        Some(&published),
+        "stored as produced"
+    );
     assert!(found.received_at.is_some());
 }
 
@@ -78,7 +82,10 @@ async fn an_event_delivered_twice_is_logged_once() {
         [1, 2]
     );
     let state = app.wait_for_producer("test", 2).await;
-    assert_eq!((state.contiguous_seq, state.highest_seq, state.missing), (2, 2, 0));
+    assert_eq!(
+        (state.contiguous_seq, state.highest_seq, state.missing),
+        (2, 2, 0)
+    );
 }
 
 #[tokio::test]
@@ -97,7 +104,7 @@ async fn a_malformed_message_does_not_stop_ingestion() {
     let valid = simple("test", 1);
     app.publish(&valid).await;
     let logged = app.wait_for_events(1).await;
-    assert_eq!(ids(&logged), [valid.event_id.clone()]);
+    assert_eq!(ids(&logged), [valid.event_id.as_str()]);
 
     let later = event("test", 2, REGISTERED, chrono::Utc::now());
     app.publish(&later).await;

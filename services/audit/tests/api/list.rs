@@ -27,7 +27,8 @@ fn id_of(events: &[&EventEnvelope]) -> Vec<String> {
 #[tokio::test]
 async fn list_events_filters_by_producer_type_and_time() {
     let app = spawn_app().await;
-    let t0: DateTime<Utc> = Utc::now().duration_trunc(Duration::seconds(1)).unwrap() - Duration::hours(5);
+    let t0: DateTime<Utc> =
+        Utc::now().duration_trunc(Duration::seconds(1)).unwrap() - Duration::hours(5);
     let at = |h: i64| t0 + Duration::hours(h);
     let a1 = event("alpha", 1, "egide.enrolment.structure.registered", at(0));
     let a2 = event("alpha", 2, "egide.enrolment.professional.registered", at(1));
@@ -35,63 +36,95 @@ async fn list_events_filters_by_producer_type_and_time() {
     let b2 = event("beta", 2, "egide.enrolment.structure.registered", at(3));
     // Shares the characters of the prefix but not its segment.
     let c1 = event("gamma", 1, "egide.enrolments.structure.registered", at(4));
-    publish_all(&app, &[a1.clone(), a2.clone(), b1.clone(), b2.clone(), c1.clone()]).await;
+    publish_all(
+        &app,
+        &[a1.clone(), a2.clone(), b1.clone(), b2.clone(), c1.clone()],
+    )
+    .await;
 
-    let by_producer = listed(&app, ListEventsRequest {
-        producer: "alpha".into(),
-        ..Default::default()
-    })
+    let by_producer = listed(
+        &app,
+        ListEventsRequest {
+            producer: "alpha".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(by_producer, id_of(&[&a1, &a2]));
 
-    let exact = listed(&app, ListEventsRequest {
-        event_type: "egide.enrolment.structure.registered".into(),
-        ..Default::default()
-    })
+    let exact = listed(
+        &app,
+        ListEventsRequest {
+            event_type: "egide.enrolment.structure.registered".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(exact, id_of(&[&a1, &b2]));
 
-    let prefix = listed(&app, ListEventsRequest {
-        event_type: "egide.enrolment.>".into(),
-        ..Default::default()
-    })
+    let prefix = listed(
+        &app,
+        ListEventsRequest {
+            event_type: "egide.enrolment.>".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(prefix, id_of(&[&a1, &a2, &b2]));
 
-    let after = listed(&app, ListEventsRequest {
-        occurred_after: Some(timestamp(at(1))),
-        ..Default::default()
-    })
+    let after = listed(
+        &app,
+        ListEventsRequest {
+            occurred_after: Some(timestamp(at(1))),
+            ..Default::default()
+        },
+    )
     .await;
-    assert_eq!(after, id_of(&[&a2, &b1, &b2, &c1]), "occurred_after is inclusive");
+    assert_eq!(
+        after,
+        id_of(&[&a2, &b1, &b2, &c1]),
+        "occurred_after is inclusive"
+    );
 
-    let before = listed(&app, ListEventsRequest {
-        occurred_before: Some(timestamp(at(2))),
-        ..Default::default()
-    })
+    let before = listed(
+        &app,
+        ListEventsRequest {
+            occurred_before: Some(timestamp(at(2))),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(before, id_of(&[&a1, &a2]), "occurred_before is exclusive");
 
-    let window = listed(&app, ListEventsRequest {
-        occurred_after: Some(timestamp(at(1))),
-        occurred_before: Some(timestamp(at(3))),
-        ..Default::default()
-    })
+    let window = listed(
+        &app,
+        ListEventsRequest {
+            occurred_after: Some(timestamp(at(1))),
+            occurred_before: Some(timestamp(at(3))),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(window, id_of(&[&a2, &b1]));
 
-    let combined = listed(&app, ListEventsRequest {
-        producer: "beta".into(),
-        event_type: "egide.enrolment.>".into(),
-        ..Default::default()
-    })
+    let combined = listed(
+        &app,
+        ListEventsRequest {
+            producer: "beta".into(),
+            event_type: "egide.enrolment.>".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(combined, id_of(&[&b2]));
 
-    let none = listed(&app, ListEventsRequest {
-        producer: "nobody".into(),
-        ..Default::default()
-    })
+    let none = listed(
+        &app,
+        ListEventsRequest {
+            producer: "nobody".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert!(none.is_empty());
 }
@@ -125,20 +158,36 @@ async fn pagination_covers_every_event_exactly_once() {
     ];
     publish_all(&app, &events).await;
 
-    let (seen, sizes) = all_pages(&app, ListEventsRequest {
-        page_size: 2,
-        ..Default::default()
-    })
+    let (seen, sizes) = all_pages(
+        &app,
+        ListEventsRequest {
+            page_size: 2,
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(sizes, [2, 2, 2], "no empty last page");
-    assert_eq!(seen, events.iter().map(|e| e.event_id.clone()).collect::<Vec<_>>());
-    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), seen.len(), "no duplicates");
+    assert_eq!(
+        seen,
+        events
+            .iter()
+            .map(|e| e.event_id.clone())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>().len(),
+        seen.len(),
+        "no duplicates"
+    );
 
-    let (seen, sizes) = all_pages(&app, ListEventsRequest {
-        producer: "test".into(),
-        page_size: 3,
-        ..Default::default()
-    })
+    let (seen, sizes) = all_pages(
+        &app,
+        ListEventsRequest {
+            producer: "test".into(),
+            page_size: 3,
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(sizes, [3, 1]);
     let test_events: Vec<String> = events
@@ -206,7 +255,11 @@ async fn bad_list_requests_name_their_fields() {
             .list(request.clone())
             .await
             .expect_err(&format!("{request:?} is refused"));
-        assert_eq!(status.code(), Code::InvalidArgument, "{request:?}: {status:?}");
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{request:?}: {status:?}"
+        );
         let (reason, violations) = egide_kit::error::decode(&status);
         assert_eq!(reason.as_deref(), Some("invalid_argument"));
         let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();

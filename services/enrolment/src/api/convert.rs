@@ -60,6 +60,7 @@ pub fn structure(s: &Structure) -> StructureMessage {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -18,8 +18,8 @@ impl StructureIdentifier {
     /// The national structure identifier (`1`+FINESS or `3`+SIRET).
     pub fn id_nat(&self) -> IdNatStruct {
         match self {
-            Self::Finess(f) => IdNatStruct::from(f.clone()),
-            Self::Siret(s) => IdNatStruct::from(s.clone()),
+            Self::Finess(f) => IdNatStruct::from(*f),
+            Self::Siret(s) => IdNatStruct::from(*s),
         }
     }
 }

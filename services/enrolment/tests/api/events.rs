@@ -32,7 +32,10 @@ async fn a_registration_publishes_its_event_with_a_gap_free_sequence() {
     .await;
     assert_eq!(seen.subject, STRUCTURE_REGISTERED);
     let envelope = &seen.envelope;
-    assert_eq!(seen.msg_id, envelope.event_id, "Nats-Msg-Id is the event id");
+    assert_eq!(
+        seen.msg_id, envelope.event_id,
+        "Nats-Msg-Id is the event id"
+    );
     assert_eq!(envelope.producer, "enrolment");
     assert_eq!(envelope.producer_seq, 1);
     assert_eq!(envelope.event_type, STRUCTURE_REGISTERED);
@@ -43,7 +46,10 @@ async fn a_registration_publishes_its_event_with_a_gap_free_sequence() {
     );
     let id_nat = first.as_ref().map(|s| s.id_nat_struct.clone()).unwrap();
     assert!(
-        envelope.subjects.iter().any(|s| s.kind == "structure" && s.id == id_nat),
+        envelope
+            .subjects
+            .iter()
+            .any(|s| s.kind == "structure" && s.id == id_nat),
         "{:?}",
         envelope.subjects
     );
@@ -117,7 +123,10 @@ async fn a_registration_succeeds_while_nats_is_down_and_its_event_follows() {
     assert!(registered.structure.is_some());
     let rows = app.outbox().await;
     assert_eq!(rows.len(), 1);
-    assert!(!rows[0].published, "nothing can be published while NATS is down");
+    assert!(
+        !rows[0].published,
+        "nothing can be published while NATS is down"
+    );
 
     let nats = tokio::task::spawn_blocking(move || {
         nats.start().expect("restart NATS");
@@ -135,5 +144,7 @@ async fn a_registration_succeeds_while_nats_is_down_and_its_event_follows() {
     .await;
     assert_eq!(seen.envelope.producer_seq, 1);
     drop(app);
-    tokio::task::spawn_blocking(move || drop(nats)).await.unwrap();
+    tokio::task::spawn_blocking(move || drop(nats))
+        .await
+        .unwrap();
 }

@@ -32,7 +32,11 @@ async fn health_becomes_serving_and_status_lists_every_dependency() {
     let status = app.status().await;
     assert_eq!(status.service, "enrolment");
     assert!(status.ready);
-    let names: Vec<_> = status.dependencies.iter().map(|d| d.name.as_str()).collect();
+    let names: Vec<_> = status
+        .dependencies
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
     assert_eq!(names, ["nats", "postgres", "vault"]);
     for d in &status.dependencies {
         assert!(d.ok, "{d:?}");
@@ -89,5 +93,7 @@ async fn a_sealed_vault_makes_the_service_not_serving_until_it_is_unsealed() {
     wait_health(&app, ServingStatus::Serving, Duration::from_secs(20)).await;
     assert!(app.status().await.ready);
     drop(app);
-    tokio::task::spawn_blocking(move || drop(vault)).await.unwrap();
+    tokio::task::spawn_blocking(move || drop(vault))
+        .await
+        .unwrap();
 }

@@ -116,7 +116,9 @@ pub async fn spawn_app_with(deps: Deps) -> TestApp {
         .connect()
         .await
         .expect("connect to enrolment");
-    let db = Database::connect(db_url.as_str()).await.expect("test db connection");
+    let db = Database::connect(db_url.as_str())
+        .await
+        .expect("test db connection");
     TestApp {
         addr,
         client: EnrolmentServiceClient::new(channel.clone()),
@@ -134,7 +136,8 @@ impl TestApp {
         finess: &str,
         name: &str,
     ) -> Result<RegisterStructureResponse, tonic::Status> {
-        self.register(Some(Identifier::Finess(finess.into())), name).await
+        self.register(Some(Identifier::Finess(finess.into())), name)
+            .await
     }
 
     pub async fn register(
@@ -225,7 +228,9 @@ pub async fn wait_for_event(
     within: Duration,
 ) -> SeenEvent {
     let deadline = Instant::now() + within;
-    let client = async_nats::connect(nats_url).await.expect("test NATS client");
+    let client = async_nats::connect(nats_url)
+        .await
+        .expect("test NATS client");
     let js = jetstream::new(client);
     let stream = loop {
         match js.get_stream(STREAM).await {
@@ -255,7 +260,9 @@ pub async fn wait_for_event(
                 continue;
             }
             Ok(None) => panic!("message stream ended"),
-            Err(_) => panic!("no message with Nats-Msg-Id {event_id} on {subject} within {within:?}"),
+            Err(_) => {
+                panic!("no message with Nats-Msg-Id {event_id} on {subject} within {within:?}")
+            }
         };
         let msg_id = msg
             .headers
@@ -284,7 +291,10 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

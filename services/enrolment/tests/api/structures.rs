@@ -37,7 +37,10 @@ async fn register_by_finess_then_get_returns_the_structure() {
         .expect("a structure");
 
     assert_eq!(registered.id_nat_struct, format!("1{finess}"));
-    assert_eq!(registered.identifier, Some(structure::Identifier::Finess(finess.clone())));
+    assert_eq!(
+        registered.identifier,
+        Some(structure::Identifier::Finess(finess.clone()))
+    );
     assert_eq!(registered.name, "CHU de Rennes", "the name is trimmed");
     assert!(uuid::Uuid::parse_str(&registered.id).is_ok());
     assert!(registered.registered_at.is_some());
@@ -69,7 +72,10 @@ async fn register_by_siret() {
         .expect("a structure");
 
     assert_eq!(registered.id_nat_struct, format!("3{siret}"));
-    assert_eq!(registered.identifier, Some(structure::Identifier::Siret(siret)));
+    assert_eq!(
+        registered.identifier,
+        Some(structure::Identifier::Siret(siret))
+    );
     let fetched = app
         .client
         .clone()
@@ -87,7 +93,10 @@ async fn register_by_siret() {
 async fn registering_the_same_structure_twice_is_already_exists() {
     let app = spawn_app().await;
     let finess = finess(35_000_002);
-    let first = app.register_finess(&finess, "CH Saint-Malo").await.expect("first");
+    let first = app
+        .register_finess(&finess, "CH Saint-Malo")
+        .await
+        .expect("first");
 
     let status = app
         .register_finess(&finess, "Another name")
@@ -110,7 +119,11 @@ async fn registering_the_same_structure_twice_is_already_exists() {
         .into_inner()
         .structure;
     assert_eq!(stored, first.structure);
-    assert_eq!(app.outbox().await.len(), 1, "the refused registration left no event");
+    assert_eq!(
+        app.outbox().await.len(),
+        1,
+        "the refused registration left no event"
+    );
 }
 
 #[tokio::test]
@@ -172,7 +185,10 @@ async fn invalid_registrations_are_invalid_argument_with_field_violations() {
         violations[0].description.contains("300"),
         "the description says what is wrong: {violations:?}"
     );
-    assert!(app.outbox().await.is_empty(), "no refused request recorded an event");
+    assert!(
+        app.outbox().await.is_empty(),
+        "no refused request recorded an event"
+    );
 }
 
 #[tokio::test]

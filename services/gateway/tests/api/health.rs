@@ -59,7 +59,10 @@ async fn http_health_readiness_and_metrics() {
         .await;
     let (code, metrics) = app.http_get("/metrics").await;
     assert_eq!(code, 200);
-    assert!(metrics.contains("# TYPE egide_gateway_requests_total counter"), "{metrics}");
+    assert!(
+        metrics.contains("# TYPE egide_gateway_requests_total counter"),
+        "{metrics}"
+    );
     assert!(
         metrics.contains("egide_gateway_requests_total{route=\"enrolment\"} 1"),
         "{metrics}"

@@ -91,14 +91,23 @@ pub async fn spawn_app() -> TestApp {
     egide_kit::telemetry::init_for_tests();
     let nats = Nats::spawn().expect("a dedicated NATS");
     let shutdown = CancellationToken::new();
-    let enrolment = egide_enrolment::build(service_config("gw_enrolment", &nats.url()), shutdown.child_token())
-        .await
-        .expect("enrolment starts");
-    let audit = egide_audit::build(service_config("gw_audit", &nats.url()), shutdown.child_token())
-        .await
-        .expect("audit starts");
+    let enrolment = egide_enrolment::build(
+        service_config("gw_enrolment", &nats.url()),
+        shutdown.child_token(),
+    )
+    .await
+    .expect("enrolment starts");
+    let audit = egide_audit::build(
+        service_config("gw_audit", &nats.url()),
+        shutdown.child_token(),
+    )
+    .await
+    .expect("audit starts");
     let routes = BTreeMap::from([
-        ("enrolment".to_owned(), format!("http://{}", enrolment.local_addr())),
+        (
+            "enrolment".to_owned(),
+            format!("http://{}", enrolment.local_addr()),
+        ),
         ("audit".to_owned(), format!("http://{}", audit.local_addr())),
     ]);
     let mut app = spawn_gateway(routes, shutdown).await;
@@ -108,9 +117,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// A gateway alone, routing to `routes`.
-pub async fn spawn_gateway(routes: BTreeMap<String, String>, shutdown: CancellationToken) -> TestApp {
+pub async fn spawn_gateway(
+    routes: BTreeMap<String, String>,
+    shutdown: CancellationToken,
+) -> TestApp {
     egide_kit::telemetry::init_for_tests();
-    let tls_dir = std::env::temp_dir().join(format!("egide-gateway-test-{}", uuid::Uuid::now_v7().simple()));
+    let tls_dir = std::env::temp_dir().join(format!(
+        "egide-gateway-test-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
     let tls = egide_gateway::dev_tls::ensure(&tls_dir).expect("development certificates");
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let config = GatewayConfig {
@@ -127,17 +142,18 @@ pub async fn spawn_gateway(routes: BTreeMap<String, String>, shutdown: Cancellat
         .await
         .expect("gateway starts");
     let ca = std::fs::read(&tls.ca_file).expect("CA certificate");
-    let channel = Endpoint::from_shared(format!("https://127.0.0.1:{}", gateway.grpc_addr().port()))
-        .expect("endpoint")
-        .tls_config(
-            ClientTlsConfig::new()
-                .ca_certificate(Certificate::from_pem(ca))
-                .domain_name("localhost"),
-        )
-        .expect("TLS configuration")
-        .connect()
-        .await
-        .expect("TLS connection to the gateway");
+    let channel =
+        Endpoint::from_shared(format!("https://127.0.0.1:{}", gateway.grpc_addr().port()))
+            .expect("endpoint")
+            .tls_config(
+                ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(ca))
+                    .domain_name("localhost"),
+            )
+            .expect("TLS configuration")
+            .connect()
+            .await
+            .expect("TLS connection to the gateway");
     TestApp {
         http_addr: gateway.http_addr(),
         enrolment: EnrolmentServiceClient::new(channel.clone()),
@@ -205,7 +221,10 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

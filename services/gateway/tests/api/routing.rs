@@ -49,20 +49,24 @@ async fn a_structure_is_registered_read_and_audited_through_the_gateway() {
     assert_eq!(fetched.as_ref(), Some(&registered));
 
     // enrolment → outbox → JetStream → audit, read back through the gateway.
-    let listed = eventually(Duration::from_secs(15), "the event in the audit log", || async {
-        let events = app
-            .audit
-            .clone()
-            .list_events(ListEventsRequest {
-                producer: "enrolment".into(),
-                ..Default::default()
-            })
-            .await
-            .expect("list through the gateway")
-            .into_inner()
-            .events;
-        events.into_iter().next()
-    })
+    let listed = eventually(
+        Duration::from_secs(15),
+        "the event in the audit log",
+        || async {
+            let events = app
+                .audit
+                .clone()
+                .list_events(ListEventsRequest {
+                    producer: "enrolment".into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("list through the gateway")
+                .into_inner()
+                .events;
+            events.into_iter().next()
+        },
+    )
     .await;
     let event_id = listed.envelope.expect("envelope").event_id;
     let audited = app
@@ -96,7 +100,10 @@ async fn an_unrouted_service_is_unimplemented() {
         .await
         .expect_err("no route");
     assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
-    assert!(status.message().contains("egide.common.v1.StatusService"), "{status:?}");
+    assert!(
+        status.message().contains("egide.common.v1.StatusService"),
+        "{status:?}"
+    );
 
     // A known domain without a configured route is unimplemented too.
     let status = app
@@ -113,7 +120,10 @@ async fn an_unrouted_service_is_unimplemented() {
 #[tokio::test]
 async fn an_unreachable_backend_is_unavailable() {
     // A port nothing listens on.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let routes = BTreeMap::from([("enrolment".to_owned(), format!("http://{dead}"))]);
     let app = spawn_gateway(routes, CancellationToken::new()).await;
     let status = app
@@ -130,13 +140,18 @@ async fn an_unreachable_backend_is_unavailable() {
     let readyz = eventually(Duration::from_secs(10), "enrolment checked", || async {
         let (code, body) = app.http_get("/readyz").await;
         let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-        json["backends"].get("enrolment").is_some().then_some((code, json))
+        json["backends"]
+            .get("enrolment")
+            .is_some()
+            .then_some((code, json))
     })
     .await;
     assert_eq!(readyz.0, 503, "{readyz:?}");
     assert_eq!(readyz.1["ready"], false);
     assert_eq!(readyz.1["backends"]["enrolment"]["ok"], false);
-    let reason = readyz.1["backends"]["enrolment"]["reason"].as_str().unwrap_or_default();
+    let reason = readyz.1["backends"]["enrolment"]["reason"]
+        .as_str()
+        .unwrap_or_default();
     assert!(reason.starts_with("unreachable"), "{reason}");
     assert_eq!(app.health("").await, ServingStatus::NotServing);
 }
