@@ -6,7 +6,9 @@ use std::{path::Path, process::ExitCode, time::Duration};
 use anyhow::Context as _;
 use clap::Subcommand;
 use egide_proto::{
-    audit::v1::{ListEventsRequest, ListProducersRequest, audit_service_client::AuditServiceClient},
+    audit::v1::{
+        ListEventsRequest, ListProducersRequest, audit_service_client::AuditServiceClient,
+    },
     common::v1::{GetStatusRequest, status_service_client::StatusServiceClient},
     enrolment::v1::{
         GetStructureRequest, RegisterStructureRequest, Structure,
@@ -166,10 +168,17 @@ pub async fn audit(run_dir: &Path, command: AuditCommand) -> anyhow::Result<Exit
                 Ok(r) => r.into_inner(),
                 Err(status) => return Ok(refused(&status)),
             };
-            println!("{:>6}  {:<32}  {:<10} {:>6}  {:<38}  subjects", "index", "occurred at", "producer", "seq", "type");
+            println!(
+                "{:>6}  {:<32}  {:<10} {:>6}  {:<38}  subjects",
+                "index", "occurred at", "producer", "seq", "type"
+            );
             for e in response.events {
                 let Some(env) = e.envelope else { continue };
-                let subjects: Vec<String> = env.subjects.iter().map(|s| format!("{}:{}", s.kind, s.id)).collect();
+                let subjects: Vec<String> = env
+                    .subjects
+                    .iter()
+                    .map(|s| format!("{}:{}", s.kind, s.id))
+                    .collect();
                 println!(
                     "{:>6}  {:<32}  {:<10} {:>6}  {:<38}  {}",
                     e.log_index,
@@ -189,7 +198,10 @@ pub async fn audit(run_dir: &Path, command: AuditCommand) -> anyhow::Result<Exit
                 Ok(r) => r.into_inner(),
                 Err(status) => return Ok(refused(&status)),
             };
-            println!("{:<12} {:>10} {:>10} {:>8} {:>10}", "producer", "contiguous", "highest", "missing", "stored");
+            println!(
+                "{:<12} {:>10} {:>10} {:>8} {:>10}",
+                "producer", "contiguous", "highest", "missing", "stored"
+            );
             for p in response.producers {
                 println!(
                     "{:<12} {:>10} {:>10} {:>8} {:>10}",
@@ -212,7 +224,13 @@ pub async fn status(run_dir: &Path) -> anyhow::Result<ExitCode> {
                 let deps: Vec<String> = s
                     .dependencies
                     .iter()
-                    .map(|d| if d.ok { format!("{} ok", d.name) } else { format!("{} DOWN ({})", d.name, d.reason) })
+                    .map(|d| {
+                        if d.ok {
+                            format!("{} ok", d.name)
+                        } else {
+                            format!("{} DOWN ({})", d.name, d.reason)
+                        }
+                    })
                     .collect();
                 format!(
                     "{:<10} {:<10} {}  up {}s  {}",
@@ -233,8 +251,18 @@ pub async fn status(run_dir: &Path) -> anyhow::Result<ExitCode> {
     let gateway = match gateway(run_dir).await {
         Ok(channel) => {
             let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-            match health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await {
-                Ok(r) if r.get_ref().status() == tonic_health::pb::health_check_response::ServingStatus::Serving => "ready".to_owned(),
+            match health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+            {
+                Ok(r)
+                    if r.get_ref().status()
+                        == tonic_health::pb::health_check_response::ServingStatus::Serving =>
+                {
+                    "ready".to_owned()
+                }
                 Ok(r) => format!("NOT READY ({:?})", r.get_ref().status()),
                 Err(s) => format!("DOWN ({})", s.message()),
             }
@@ -242,8 +270,15 @@ pub async fn status(run_dir: &Path) -> anyhow::Result<ExitCode> {
         Err(error) => format!("DOWN ({error:#})"),
     };
     all_ready &= gateway == "ready";
-    println!("{:<10} {:<10} {}  http {}", "gateway", gateway, endpoints.gateway.grpc, endpoints.gateway.http);
-    Ok(if all_ready { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    println!(
+        "{:<10} {:<10} {}  http {}",
+        "gateway", gateway, endpoints.gateway.grpc, endpoints.gateway.http
+    );
+    Ok(if all_ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn service_status(addr: &str) -> anyhow::Result<egide_proto::common::v1::GetStatusResponse> {

@@ -69,7 +69,11 @@ impl Children {
         while let Some((name, mut child)) = self.0.pop() {
             if let Some(pid) = child.id() {
                 let signal = if name == "postgres" { "-INT" } else { "-TERM" };
-                let _ = Command::new("kill").arg(signal).arg(pid.to_string()).status().await;
+                let _ = Command::new("kill")
+                    .arg(signal)
+                    .arg(pid.to_string())
+                    .status()
+                    .await;
                 match tokio::time::timeout(Duration::from_secs(15), child.wait()).await {
                     Ok(_) => println!("  stopped {name}"),
                     Err(_) => {
@@ -93,12 +97,23 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
         .map(Path::to_path_buf)
         .context("no directory for the egide binary")?;
     let tools = Tools::find()?;
-    for port in [args.nats_port, args.postgres_port, args.vault_port, args.gateway_port, args.gateway_http_port]
-        .into_iter()
-        .chain(SERVICES.iter().map(|(_, offset)| args.service_port_base + offset))
-    {
+    for port in [
+        args.nats_port,
+        args.postgres_port,
+        args.vault_port,
+        args.gateway_port,
+        args.gateway_http_port,
+    ]
+    .into_iter()
+    .chain(
+        SERVICES
+            .iter()
+            .map(|(_, offset)| args.service_port_base + offset),
+    ) {
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-            bail!("port {port} is in use: is another `make run` still running? (stop it, or pick other ports: egide dev up --help)");
+            bail!(
+                "port {port} is in use: is another `make run` still running? (stop it, or pick other ports: egide dev up --help)"
+            );
         }
     }
     let mut children = Children(Vec::new());
@@ -106,7 +121,10 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
     let endpoints = match result {
         Ok(e) => e,
         Err(error) => {
-            eprintln!("egide dev up failed: {error:#}\nlogs are in {}", logs.display());
+            eprintln!(
+                "egide dev up failed: {error:#}\nlogs are in {}",
+                logs.display()
+            );
             children.stop_all().await;
             return Ok(ExitCode::FAILURE);
         }
@@ -156,8 +174,15 @@ async fn start_all(
     // NATS.
     let nats_url = format!("nats://127.0.0.1:{}", args.nats_port);
     let mut cmd = Command::new(&tools.nats);
-    cmd.args(["-a", "127.0.0.1", "-p", &args.nats_port.to_string(), "-js", "-sd"])
-        .arg(run_dir.join("nats"));
+    cmd.args([
+        "-a",
+        "127.0.0.1",
+        "-p",
+        &args.nats_port.to_string(),
+        "-js",
+        "-sd",
+    ])
+    .arg(run_dir.join("nats"));
     children.0.push(("nats".into(), spawn(cmd, logs, "nats")?));
     wait_tcp("nats", args.nats_port, Duration::from_secs(15)).await?;
     println!("  nats      up on {nats_url}");
@@ -165,7 +190,9 @@ async fn start_all(
     // PostgreSQL.
     let pg = Postgres::new(tools, run_dir, args.postgres_port);
     pg.init().await?;
-    children.0.push(("postgres".into(), spawn(pg.command(), logs, "postgres")?));
+    children
+        .0
+        .push(("postgres".into(), spawn(pg.command(), logs, "postgres")?));
     pg.wait_ready().await?;
     for (service, _) in SERVICES {
         pg.ensure_database(&format!("egide_{service}")).await?;
@@ -188,8 +215,11 @@ async fn start_all(
         ),
     )?;
     let mut cmd = Command::new(&tools.bao);
-    cmd.arg("server").arg(format!("-config={}", config.display()));
-    children.0.push(("openbao".into(), spawn(cmd, logs, "openbao")?));
+    cmd.arg("server")
+        .arg(format!("-config={}", config.display()));
+    children
+        .0
+        .push(("openbao".into(), spawn(cmd, logs, "openbao")?));
     wait_tcp("openbao", args.vault_port, Duration::from_secs(15)).await?;
     let approles = bootstrap_vault(&vault_addr, &vault_dir).await?;
     println!("  openbao   up on {vault_addr} (unsealed, transit keys and AppRoles ready)");
@@ -205,26 +235,43 @@ async fn start_all(
             .with_context(|| format!("no AppRole for {service}"))?;
         let mut cmd = Command::new(bin_dir.join(format!("egide-{service}")));
         cmd.env(format!("{prefix}GRPC__LISTEN"), format!("127.0.0.1:{port}"))
-            .env(format!("{prefix}DATABASE__URL"), pg.url(&format!("egide_{service}")))
+            .env(
+                format!("{prefix}DATABASE__URL"),
+                pg.url(&format!("egide_{service}")),
+            )
             .env(format!("{prefix}NATS__URL"), &nats_url)
             .env(format!("{prefix}VAULT__ADDR"), &vault_addr)
             .env(format!("{prefix}VAULT__AUTH__METHOD"), "approle")
             .env(format!("{prefix}VAULT__AUTH__ROLE_ID"), role_id)
             .env(format!("{prefix}VAULT__AUTH__SECRET_ID"), secret_id)
             .env(format!("{prefix}TELEMETRY__FORMAT"), "pretty");
-        children.0.push((service.into(), spawn(cmd, logs, service)?));
+        children
+            .0
+            .push((service.into(), spawn(cmd, logs, service)?));
         services.insert(service.to_owned(), format!("http://127.0.0.1:{port}"));
     }
     let mut cmd = Command::new(bin_dir.join("egide-gateway"));
-    cmd.env("EGIDE_GATEWAY__GRPC__LISTEN", format!("127.0.0.1:{}", args.gateway_port))
-        .env("EGIDE_GATEWAY__HTTP__LISTEN", format!("127.0.0.1:{}", args.gateway_http_port))
-        .env("EGIDE_GATEWAY__TLS__CERT_FILE", &tls.cert_file)
-        .env("EGIDE_GATEWAY__TLS__KEY_FILE", &tls.key_file)
-        .env("EGIDE_GATEWAY__TELEMETRY__FORMAT", "pretty");
+    cmd.env(
+        "EGIDE_GATEWAY__GRPC__LISTEN",
+        format!("127.0.0.1:{}", args.gateway_port),
+    )
+    .env(
+        "EGIDE_GATEWAY__HTTP__LISTEN",
+        format!("127.0.0.1:{}", args.gateway_http_port),
+    )
+    .env("EGIDE_GATEWAY__TLS__CERT_FILE", &tls.cert_file)
+    .env("EGIDE_GATEWAY__TLS__KEY_FILE", &tls.key_file)
+    .env("EGIDE_GATEWAY__NATS__URL", &nats_url)
+    .env("EGIDE_GATEWAY__TELEMETRY__FORMAT", "pretty");
     for (service, addr) in &services {
-        cmd.env(format!("EGIDE_GATEWAY__ROUTES__{}", service.to_ascii_uppercase()), addr);
+        cmd.env(
+            format!("EGIDE_GATEWAY__ROUTES__{}", service.to_ascii_uppercase()),
+            addr,
+        );
     }
-    children.0.push(("gateway".into(), spawn(cmd, logs, "gateway")?));
+    children
+        .0
+        .push(("gateway".into(), spawn(cmd, logs, "gateway")?));
 
     let endpoints = Endpoints {
         gateway: endpoints::Gateway {
@@ -245,7 +292,10 @@ fn print_summary(e: &Endpoints, run_dir: &Path, elapsed: Duration) {
     let finess = egide_ids::Finess::from_body(75_000_001).to_string();
     println!();
     println!("Égide is up in {:.1} s.", elapsed.as_secs_f64());
-    println!("  gateway   {}  (gRPC over TLS; trust {})", e.gateway.grpc, e.gateway.ca_file);
+    println!(
+        "  gateway   {}  (gRPC over TLS; trust {})",
+        e.gateway.grpc, e.gateway.ca_file
+    );
     println!("            {}/readyz  /metrics", e.gateway.http);
     for (name, addr) in &e.services {
         println!("  {name:<9} {addr}");
@@ -254,7 +304,9 @@ fn print_summary(e: &Endpoints, run_dir: &Path, elapsed: Duration) {
     println!("  logs      {}", run_dir.join("logs").display());
     println!();
     println!("Try:");
-    println!("  target/debug/egide structure register --finess {finess} --name \"CHU de démonstration\"");
+    println!(
+        "  target/debug/egide structure register --finess {finess} --name \"CHU de démonstration\""
+    );
     println!("  target/debug/egide audit events");
     println!("  target/debug/egide status");
 }
@@ -281,11 +333,18 @@ async fn wait_all_ready(endpoints: &Endpoints, children: &mut Children) -> anyho
 /// `GET /readyz` on the gateway (which is ready once every backend is).
 async fn gateway_ready(http: &str) -> bool {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let Some(addr) = http.strip_prefix("http://") else { return false };
-    let Ok(Ok(mut s)) = tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await else {
+    let Some(addr) = http.strip_prefix("http://") else {
         return false;
     };
-    if s.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n").await.is_err() {
+    let Ok(Ok(mut s)) =
+        tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await
+    else {
+        return false;
+    };
+    if s.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .await
+        .is_err()
+    {
         return false;
     }
     let mut buf = Vec::new();
@@ -310,7 +369,10 @@ fn spawn(mut cmd: Command, logs: &Path, name: &str) -> anyhow::Result<Child> {
 async fn wait_tcp(name: &str, port: u16, limit: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -319,7 +381,11 @@ async fn wait_tcp(name: &str, port: u16, limit: Duration) -> anyhow::Result<()> 
 }
 
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
-    Ok(if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) })
+    Ok(if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    })
 }
 
 /// The external programs the stack runs.
@@ -331,10 +397,14 @@ struct Tools {
 
 impl Tools {
     fn find() -> anyhow::Result<Self> {
-        let nats = which("nats-server", &["/usr/sbin/nats-server", "/usr/bin/nats-server"])
-            .context("nats-server not found: run `make tools` (Debian package nats-server)")?;
-        let pg_bin = postgres_bindir()
-            .context("PostgreSQL server binaries not found: run `make tools` (Debian package postgresql)")?;
+        let nats = which(
+            "nats-server",
+            &["/usr/sbin/nats-server", "/usr/bin/nats-server"],
+        )
+        .context("nats-server not found: run `make tools` (Debian package nats-server)")?;
+        let pg_bin = postgres_bindir().context(
+            "PostgreSQL server binaries not found: run `make tools` (Debian package postgresql)",
+        )?;
         let bao = std::env::var_os("EGIDE_BAO_BIN")
             .map(PathBuf::from)
             .or_else(project_bao)
@@ -389,7 +459,9 @@ struct Postgres {
 impl Postgres {
     fn new(tools: &Tools, run_dir: &Path, port: u16) -> Self {
         use std::os::unix::fs::MetadataExt as _;
-        let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+        let root = std::fs::metadata("/proc/self")
+            .map(|m| m.uid() == 0)
+            .unwrap_or(false);
         Self {
             bin: tools.pg_bin.clone(),
             dir: run_dir.join("postgres"),
@@ -402,8 +474,13 @@ impl Postgres {
     fn command_for(&self, program: &str) -> Command {
         if self.as_postgres_user {
             let mut c = Command::new("setpriv");
-            c.args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"])
-                .arg(self.bin.join(program));
+            c.args([
+                "--reuid=postgres",
+                "--regid=postgres",
+                "--init-groups",
+                "--",
+            ])
+            .arg(self.bin.join(program));
             c
         } else {
             Command::new(self.bin.join(program))
@@ -419,7 +496,11 @@ impl Postgres {
             if let Some(run_dir) = self.dir.parent() {
                 std::fs::set_permissions(run_dir, std::fs::Permissions::from_mode(0o755))?;
             }
-            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&self.dir).status().await?;
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&self.dir)
+                .status()
+                .await?;
             if !status.success() {
                 bail!("chown of {} failed", self.dir.display());
             }
@@ -429,7 +510,16 @@ impl Postgres {
         }
         let out = self
             .command_for("initdb")
-            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "-D"])
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-D",
+            ])
             .arg(&data)
             .output()
             .await?;
@@ -468,15 +558,35 @@ impl Postgres {
 
     async fn ensure_database(&self, name: &str) -> anyhow::Result<()> {
         let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-tAc"])
-            .arg(format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-tAc",
+            ])
+            .arg(format!(
+                "SELECT 1 FROM pg_database WHERE datname = '{name}'"
+            ))
             .output()
             .await?;
         if String::from_utf8_lossy(&out.stdout).trim() == "1" {
             return Ok(());
         }
         let out = Command::new(self.bin.join("createdb"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", name])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                name,
+            ])
             .output()
             .await?;
         if !out.status.success() {
@@ -492,7 +602,10 @@ impl Postgres {
 
 /// Initialises (first run) and unseals Vault, then makes sure the transit engine and keys,
 /// the AppRole method and one role per service exist. Returns each service's credentials.
-async fn bootstrap_vault(addr: &str, dir: &Path) -> anyhow::Result<BTreeMap<String, (String, String)>> {
+async fn bootstrap_vault(
+    addr: &str,
+    dir: &Path,
+) -> anyhow::Result<BTreeMap<String, (String, String)>> {
     let anonymous = vault_client(addr, "")?;
     let init_file = dir.join("init.json");
     wait_vault(&anonymous).await?;
@@ -500,7 +613,10 @@ async fn bootstrap_vault(addr: &str, dir: &Path) -> anyhow::Result<BTreeMap<Stri
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&init_file)?)?;
         (
             v["keys"][0].as_str().context("init.json: keys")?.to_owned(),
-            v["root_token"].as_str().context("init.json: root_token")?.to_owned(),
+            v["root_token"]
+                .as_str()
+                .context("init.json: root_token")?
+                .to_owned(),
         )
     } else {
         let init = vaultrs::sys::start_initialization(&anonymous, 1, 1, None).await?;
@@ -538,7 +654,10 @@ async fn configure_vault(root: &VaultClient) -> anyhow::Result<BTreeMap<String, 
         vaultrs::sys::mount::enable(root, "transit", "transit", None).await?;
     }
     for (key, kind) in TRANSIT_KEYS {
-        if vaultrs::transit::key::read(root, "transit", key).await.is_err() {
+        if vaultrs::transit::key::read(root, "transit", key)
+            .await
+            .is_err()
+        {
             let mut opts = vaultrs::api::transit::requests::CreateKeyRequestBuilder::default();
             opts.key_type(match kind {
                 "ed25519" => vaultrs::api::transit::KeyType::Ed25519,
@@ -564,10 +683,13 @@ async fn configure_vault(root: &VaultClient) -> anyhow::Result<BTreeMap<String, 
             .token_max_ttl("24h")
             .secret_id_ttl("0");
         vaultrs::auth::approle::role::set(root, "approle", &policy_name, Some(&mut role)).await?;
-        let role_id = vaultrs::auth::approle::role::read_id(root, "approle", &policy_name).await?.role_id;
-        let secret_id = vaultrs::auth::approle::role::secret::generate(root, "approle", &policy_name, None)
+        let role_id = vaultrs::auth::approle::role::read_id(root, "approle", &policy_name)
             .await?
-            .secret_id;
+            .role_id;
+        let secret_id =
+            vaultrs::auth::approle::role::secret::generate(root, "approle", &policy_name, None)
+                .await?
+                .secret_id;
         creds.insert(service.to_owned(), (role_id, secret_id));
     }
     Ok(creds)
@@ -589,13 +711,20 @@ async fn wait_vault(client: &VaultClient) -> anyhow::Result<()> {
 
 fn vault_client(addr: &str, token: &str) -> anyhow::Result<VaultClient> {
     Ok(VaultClient::new(
-        VaultClientSettingsBuilder::default().address(addr).token(token).build()?,
+        VaultClientSettingsBuilder::default()
+            .address(addr)
+            .token(token)
+            .build()?,
     )?)
 }
 
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::{io::Write as _, os::unix::fs::OpenOptionsExt as _};
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(data)
 }
-

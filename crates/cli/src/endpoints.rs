@@ -42,7 +42,10 @@ impl Endpoints {
 
     /// Writes `run_dir/endpoints.json`.
     pub fn write(&self, run_dir: &Path) -> anyhow::Result<()> {
-        std::fs::write(run_dir.join("endpoints.json"), serde_json::to_string_pretty(self)? + "\n")?;
+        std::fs::write(
+            run_dir.join("endpoints.json"),
+            serde_json::to_string_pretty(self)? + "\n",
+        )?;
         Ok(())
     }
 }

@@ -11,7 +11,11 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "egide", version, about = "Égide: the trust platform for digital health identity")]
+#[command(
+    name = "egide",
+    version,
+    about = "Égide: the trust platform for digital health identity"
+)]
 struct Cli {
     /// The project's run directory (written by `egide dev up`).
     #[arg(long, global = true, env = "EGIDE_RUN_DIR", default_value = ".run")]
@@ -50,7 +54,10 @@ enum DevCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(error) => {
             eprintln!("egide: {error}");
@@ -59,7 +66,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Dev { command: DevCommand::Up(args) } => dev::up(&cli.run_dir, args).await,
+            Command::Dev {
+                command: DevCommand::Up(args),
+            } => dev::up(&cli.run_dir, args).await,
             Command::Status => client::status(&cli.run_dir).await,
             Command::Structure { command } => client::structure(&cli.run_dir, command).await,
             Command::Audit { command } => client::audit(&cli.run_dir, command).await,

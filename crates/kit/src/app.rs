@@ -45,7 +45,9 @@ impl Platform {
         config: &ServiceConfig,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let db = crate::db::connect_with_retry(&config.database, std::time::Duration::from_secs(60)).await?;
+        let db =
+            crate::db::connect_with_retry(&config.database, std::time::Duration::from_secs(60))
+                .await?;
         crate::db::migrate::<M>(&config.database).await?;
         let nats = crate::nats::connect(&config.nats, service).await?;
         let vault = Vault::new(config.vault.clone())?;
@@ -64,8 +66,14 @@ impl Platform {
     /// Readiness over Postgres, NATS and Vault, plus `extra` checks.
     pub fn readiness(&self, extra: Vec<(String, Check)>) -> Readiness {
         let mut checks = vec![
-            ("postgres".to_owned(), crate::db::readiness_check(self.db.clone())),
-            ("nats".to_owned(), crate::nats::readiness_check(self.nats.clone())),
+            (
+                "postgres".to_owned(),
+                crate::db::readiness_check(self.db.clone()),
+            ),
+            (
+                "nats".to_owned(),
+                crate::nats::readiness_check(self.nats.clone()),
+            ),
             ("vault".to_owned(), self.vault.readiness_check()),
         ];
         checks.extend(extra);
@@ -74,7 +82,12 @@ impl Platform {
 
     /// The outbox relay of this service.
     pub fn relay(&self) -> Relay {
-        Relay::new(self.db.clone(), self.nats.clone(), &self.stream, self.outbox.clone())
+        Relay::new(
+            self.db.clone(),
+            self.nats.clone(),
+            &self.stream,
+            self.outbox.clone(),
+        )
     }
 }
 
@@ -166,7 +179,10 @@ where
         crate::config::load_or_exit(service, &ServiceConfig::local_defaults(default_port));
     config.validate_or_exit(service);
     crate::telemetry::init(service, &config.telemetry);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(error) => {
             eprintln!("egide-{service}: cannot start the runtime: {error}");

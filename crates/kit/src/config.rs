@@ -273,14 +273,18 @@ impl ServiceConfig {
             VaultAuth::Token { token } if token.expose_secret().is_empty() => {
                 problems.push("vault.auth.token: missing".to_owned());
             }
-            VaultAuth::Approle { role_id, secret_id, .. }
-                if role_id.is_empty() || secret_id.expose_secret().is_empty() =>
-            {
+            VaultAuth::Approle {
+                role_id, secret_id, ..
+            } if role_id.is_empty() || secret_id.expose_secret().is_empty() => {
                 problems.push("vault.auth.role_id/secret_id: missing".to_owned());
             }
             _ => {}
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 
     /// [`Self::validate`], exiting with [`EXIT_BAD_CONFIG`] on a problem.

@@ -199,7 +199,9 @@ async fn handle_chunk<H: Handler>(
         }
         Err(error) => {
             for msg in keep {
-                let _ = msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                let _ = msg
+                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await;
             }
             Err(error)
         }

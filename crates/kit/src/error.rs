@@ -85,7 +85,11 @@ impl ApiError {
     pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
         Self {
             source: Some(source.into()),
-            ..Self::new(Code::Unavailable, "unavailable", "temporarily unavailable, retry")
+            ..Self::new(
+                Code::Unavailable,
+                "unavailable",
+                "temporarily unavailable, retry",
+            )
         }
     }
 

@@ -88,9 +88,9 @@ pub fn is_event_type(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
     parts.len() == 4
         && parts[0] == "egide"
-        && parts[1..].iter().all(|p| {
-            !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-        })
+        && parts[1..]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
 }
 
 /// A protobuf timestamp from a chrono time.
@@ -126,7 +126,10 @@ mod tests {
         let now = Utc::now();
         assert_eq!(from_timestamp(&timestamp(now)), Some(now));
         assert_eq!(
-            from_timestamp(&prost_types::Timestamp { seconds: 0, nanos: -1 }),
+            from_timestamp(&prost_types::Timestamp {
+                seconds: 0,
+                nanos: -1
+            }),
             None
         );
     }

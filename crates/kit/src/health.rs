@@ -43,7 +43,10 @@ pub struct Readiness {
 impl std::fmt::Debug for Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Readiness")
-            .field("checks", &self.checks.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "checks",
+                &self.checks.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -119,7 +122,12 @@ impl Readiness {
     }
 
     /// Runs the checks every `interval` until `shutdown`, updating `reporter`.
-    pub async fn run(self, reporter: HealthReporter, interval: Duration, shutdown: CancellationToken) {
+    pub async fn run(
+        self,
+        reporter: HealthReporter,
+        interval: Duration,
+        shutdown: CancellationToken,
+    ) {
         reporter
             .set_service_status("liveness", ServingStatus::Serving)
             .await;
@@ -135,7 +143,9 @@ impl Readiness {
                 _ = tokio::time::sleep(interval) => {}
             }
         }
-        reporter.set_service_status("", ServingStatus::NotServing).await;
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
     }
 }
 

@@ -21,9 +21,7 @@ use async_nats::{HeaderMap, jetstream};
 use chrono::Utc;
 use futures::StreamExt as _;
 use prost::Message as _;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait, Value};
 use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -67,7 +65,11 @@ impl Outbox {
 
     /// Records `event` through `conn`, which should be the transaction of the state change.
     /// Returns the event id.
-    pub async fn enqueue<C: ConnectionTrait>(&self, conn: &C, event: NewEvent) -> Result<Uuid, DbErr> {
+    pub async fn enqueue<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        event: NewEvent,
+    ) -> Result<Uuid, DbErr> {
         let mut ids = self.enqueue_many(conn, vec![event]).await?;
         ids.pop()
             .ok_or_else(|| DbErr::Custom("outbox insert returned no id".into()))
@@ -157,7 +159,9 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .get_connection()
-            .execute_unprepared("DROP TABLE egide_inbox; DROP TABLE egide_outbox_state; DROP TABLE egide_outbox;")
+            .execute_unprepared(
+                "DROP TABLE egide_inbox; DROP TABLE egide_outbox_state; DROP TABLE egide_outbox;",
+            )
             .await?;
         Ok(())
     }
@@ -174,7 +178,9 @@ pub struct Relay {
 
 impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relay").field("producer", &self.outbox.producer).finish()
+        f.debug_struct("Relay")
+            .field("producer", &self.outbox.producer)
+            .finish()
     }
 }
 
@@ -189,7 +195,12 @@ pub struct RoundStats {
 
 impl Relay {
     /// A relay for `outbox`, publishing into `stream`.
-    pub fn new(db: DatabaseConnection, nats: async_nats::Client, stream: &str, outbox: Outbox) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        nats: async_nats::Client,
+        stream: &str,
+        outbox: Outbox,
+    ) -> Self {
         let js = jetstream::new(nats.clone());
         Self {
             db,

@@ -41,7 +41,9 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("addr", &self.config.addr).finish()
+        f.debug_struct("Vault")
+            .field("addr", &self.config.addr)
+            .finish()
     }
 }
 
@@ -177,15 +179,25 @@ impl Vault {
     }
 
     /// Verifies a transit `signature` of `data` by `key`.
-    pub async fn verify(&self, key: &str, data: &[u8], signature: &str) -> Result<bool, VaultError> {
+    pub async fn verify(
+        &self,
+        key: &str,
+        data: &[u8],
+        signature: &str,
+    ) -> Result<bool, VaultError> {
         let guard = self.client.read().await;
         let c = guard.as_ref().ok_or(VaultError::NotLoggedIn)?;
         let input = base64(data);
         let mut opts = vaultrs::api::transit::requests::VerifySignedDataRequestBuilder::default();
         opts.signature(signature);
-        let out =
-            vaultrs::transit::data::verify(c, &self.config.transit_mount, key, &input, Some(&mut opts))
-                .await?;
+        let out = vaultrs::transit::data::verify(
+            c,
+            &self.config.transit_mount,
+            key,
+            &input,
+            Some(&mut opts),
+        )
+        .await?;
         Ok(out.valid)
     }
 
@@ -230,7 +242,12 @@ fn client(addr: &str, token: &str) -> Result<VaultClient, VaultError> {
 /// A one-line description of a client error, without response bodies.
 fn short(error: &dyn std::fmt::Display) -> String {
     let s = error.to_string();
-    s.lines().next().unwrap_or_default().chars().take(160).collect()
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(160)
+        .collect()
 }
 
 fn base64(data: &[u8]) -> String {

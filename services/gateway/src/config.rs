@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
 
-use egide_kit::config::TelemetryConfig;
+use egide_kit::config::{NatsConfig, TelemetryConfig, VaultConfig};
 use serde::{Deserialize, Serialize};
 
 /// The gateway's configuration.
@@ -26,6 +26,13 @@ pub struct GatewayConfig {
     /// INVALID_ARGUMENT before reaching a backend.
     #[serde(default = "default_max_message")]
     pub max_message_bytes: usize,
+    /// NATS, for platform events the gateway reacts to (revocations, logouts). Optional:
+    /// without it the gateway only routes.
+    #[serde(default)]
+    pub nats: Option<NatsConfig>,
+    /// Vault, for the keys the gateway checks tokens with. Optional likewise.
+    #[serde(default)]
+    pub vault: Option<VaultConfig>,
     /// Logs.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
@@ -74,6 +81,8 @@ impl GatewayConfig {
             routes: BTreeMap::new(),
             route_timeout_ms: default_timeout(),
             max_message_bytes: default_max_message(),
+            nats: None,
+            vault: None,
             telemetry: TelemetryConfig::default(),
         }
     }

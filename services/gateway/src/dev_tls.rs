@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
 
 /// Where [`ensure`] put the files.
 #[derive(Clone, Debug)]
@@ -31,8 +34,10 @@ pub fn ensure(dir: &Path) -> anyhow::Result<DevTls> {
     std::fs::create_dir_all(dir)?;
     let ca_key = KeyPair::generate()?;
     let mut ca = CertificateParams::default();
-    ca.distinguished_name.push(DnType::CommonName, "Egide DEV CA (not for production)");
-    ca.distinguished_name.push(DnType::OrganizationName, "Egide dev");
+    ca.distinguished_name
+        .push(DnType::CommonName, "Egide DEV CA (not for production)");
+    ca.distinguished_name
+        .push(DnType::OrganizationName, "Egide dev");
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca_cert = ca.self_signed(&ca_key)?;
@@ -40,7 +45,8 @@ pub fn ensure(dir: &Path) -> anyhow::Result<DevTls> {
 
     let key = KeyPair::generate()?;
     let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
-    leaf.distinguished_name.push(DnType::CommonName, "egide-gateway");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "egide-gateway");
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     let cert = leaf.signed_by(&key, &ca_issuer)?;

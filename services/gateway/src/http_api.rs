@@ -14,7 +14,11 @@ use tokio_util::sync::CancellationToken;
 use crate::proxy::Router;
 
 /// Serves until `shutdown`.
-pub async fn serve(listener: TcpListener, router: Arc<Router>, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    router: Arc<Router>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     loop {
         let (tcp, _) = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
@@ -44,9 +48,13 @@ fn answer(router: &Router, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             let ready = router.readiness.is_ready();
             let body = serde_json::json!({
                 "ready": ready,
-                "backends": states.iter().map(|(name, s)| (name.clone(), serde_json::json!({"ok": s.ok, "reason": s.reason}))).collect::<serde_json::Map<_, _>>(),
+                "dependencies": states.iter().map(|(name, s)| (name.clone(), serde_json::json!({"ok": s.ok, "reason": s.reason}))).collect::<serde_json::Map<_, _>>(),
             });
-            let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+            let code = if ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
             text(code, "application/json", body.to_string())
         }
         "/metrics" => text(StatusCode::OK, "text/plain; version=0.0.4", metrics(router)),
@@ -56,29 +64,56 @@ fn answer(router: &Router, req: &Request<Incoming>) -> Response<Full<Bytes>> {
 
 fn metrics(router: &Router) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP egide_gateway_requests_total gRPC calls routed, by route.");
+    let _ = writeln!(
+        out,
+        "# HELP egide_gateway_requests_total gRPC calls routed, by route."
+    );
     let _ = writeln!(out, "# TYPE egide_gateway_requests_total counter");
     for (route, c) in &router.counters {
-        let _ = writeln!(out, "egide_gateway_requests_total{{route=\"{route}\"}} {}", c.requests.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "egide_gateway_requests_total{{route=\"{route}\"}} {}",
+            c.requests.load(Ordering::Relaxed)
+        );
     }
-    let _ = writeln!(out, "# HELP egide_gateway_failures_total Calls answered with an error status in headers (refused, timed out, unreachable or failed fast).");
+    let _ = writeln!(
+        out,
+        "# HELP egide_gateway_failures_total Calls answered with an error status in headers (refused, timed out, unreachable or failed fast)."
+    );
     let _ = writeln!(out, "# TYPE egide_gateway_failures_total counter");
     for (route, c) in &router.counters {
-        let _ = writeln!(out, "egide_gateway_failures_total{{route=\"{route}\"}} {}", c.failures.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "egide_gateway_failures_total{{route=\"{route}\"}} {}",
+            c.failures.load(Ordering::Relaxed)
+        );
     }
-    let _ = writeln!(out, "# HELP egide_gateway_request_seconds_total Time until response headers, summed.");
+    let _ = writeln!(
+        out,
+        "# HELP egide_gateway_request_seconds_total Time until response headers, summed."
+    );
     let _ = writeln!(out, "# TYPE egide_gateway_request_seconds_total counter");
     for (route, c) in &router.counters {
-        let _ = writeln!(out, "egide_gateway_request_seconds_total{{route=\"{route}\"}} {:.6}", c.micros.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "egide_gateway_request_seconds_total{{route=\"{route}\"}} {:.6}",
+            c.micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
     }
     let ready = u8::from(router.readiness.is_ready());
-    let _ = writeln!(out, "# TYPE egide_gateway_ready gauge\negide_gateway_ready {ready}");
+    let _ = writeln!(
+        out,
+        "# TYPE egide_gateway_ready gauge\negide_gateway_ready {ready}"
+    );
     out
 }
 
 fn text(code: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = code;
-    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
     r
 }

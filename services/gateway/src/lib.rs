@@ -46,12 +46,20 @@ impl Gateway {
                 .connect_lazy();
             backends.push((domain.clone(), channel));
         }
-        let readiness = Readiness::new(
-            backends
-                .iter()
-                .map(|(domain, channel)| (domain.clone(), backend_check(channel.clone())))
-                .collect(),
-        );
+        let mut checks: Vec<(String, egide_kit::health::Check)> = backends
+            .iter()
+            .map(|(domain, channel)| (domain.clone(), backend_check(channel.clone())))
+            .collect();
+        if let Some(nats) = &config.nats {
+            let client = egide_kit::nats::connect(nats, SERVICE).await?;
+            checks.push(("nats".into(), egide_kit::nats::readiness_check(client)));
+        }
+        if let Some(vault) = &config.vault {
+            let vault = egide_kit::vault::Vault::new(vault.clone())?;
+            tokio::spawn(vault.clone().keep_session(shutdown.clone()));
+            checks.push(("vault".into(), vault.readiness_check()));
+        }
+        let readiness = Readiness::new(checks);
         let router = Arc::new(proxy::Router::new(&config, backends, readiness.clone()).await?);
 
         let grpc = TcpListener::bind(config.grpc.listen).await?;
@@ -119,7 +127,9 @@ fn backend_check(channel: Channel) -> egide_kit::health::Check {
         let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
         async move {
             let answer = client
-                .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
                 .await
                 .map_err(|s| format!("unreachable: {}", s.message()))?;
             match answer.into_inner().status() {
@@ -132,9 +142,13 @@ fn backend_check(channel: Channel) -> egide_kit::health::Check {
 
 /// The gateway's `main`.
 pub fn main() -> ExitCode {
-    let config: GatewayConfig = egide_kit::config::load_or_exit(SERVICE, &GatewayConfig::local_defaults());
+    let config: GatewayConfig =
+        egide_kit::config::load_or_exit(SERVICE, &GatewayConfig::local_defaults());
     egide_kit::telemetry::init(SERVICE, &config.telemetry);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(error) => {
             eprintln!("egide-gateway: cannot start the runtime: {error}");

@@ -75,8 +75,10 @@ impl Router {
                 }
             }
         });
-        let mut counters: BTreeMap<String, Counters> =
-            backends.iter().map(|(d, _)| (d.clone(), Counters::default())).collect();
+        let mut counters: BTreeMap<String, Counters> = backends
+            .iter()
+            .map(|(d, _)| (d.clone(), Counters::default()))
+            .collect();
         counters.insert("local".into(), Counters::default());
         Ok(Self {
             backends: backends.into_iter().collect(),
@@ -98,7 +100,9 @@ impl Router {
             .next()
             .unwrap_or_default()
             .to_owned();
-        let (route, response) = if service.starts_with("grpc.health.") || service.starts_with("grpc.reflection.") {
+        let (route, response) = if service.starts_with("grpc.health.")
+            || service.starts_with("grpc.reflection.")
+        {
             let response = match self.local.clone().oneshot(request.map(Body::new)).await {
                 Ok(r) => r,
                 Err(never) => match never {},
@@ -110,7 +114,9 @@ impl Router {
                 .and_then(|rest| rest.split('.').next())
                 .unwrap_or_default();
             match self.backends.get_key_value(domain) {
-                Some((name, channel)) => (name.as_str(), self.forward(channel.clone(), request).await),
+                Some((name, channel)) => {
+                    (name.as_str(), self.forward(channel.clone(), request).await)
+                }
                 None => (
                     "local",
                     Status::unimplemented(format!("no route for service '{service}'")).into_http(),
@@ -148,7 +154,9 @@ impl Router {
         let result = match deadline {
             Some(d) => match tokio::time::timeout(d, call).await {
                 Ok(r) => r,
-                Err(_) => return Status::deadline_exceeded("backend did not answer in time").into_http(),
+                Err(_) => {
+                    return Status::deadline_exceeded("backend did not answer in time").into_http();
+                }
             },
             None => call.await,
         };
@@ -233,7 +241,8 @@ pub async fn serve(
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let stream = match tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp)).await {
+            let stream = match tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp)).await
+            {
                 Ok(Ok(s)) => s,
                 Ok(Err(error)) => {
                     tracing::debug!(%error, %peer, "TLS handshake failed");
