@@ -279,6 +279,17 @@ impl Relay {
     }
 
     async fn assign_sequence(&self) -> Result<u64, DbErr> {
+        // The common idle case costs one index probe, not a locking transaction.
+        let pending = self
+            .db
+            .query_one(Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT 1 AS one FROM egide_outbox WHERE producer_seq IS NULL LIMIT 1",
+            ))
+            .await?;
+        if pending.is_none() {
+            return Ok(0);
+        }
         let txn = self.db.begin().await?;
         let backend = txn.get_database_backend();
         let producer = self.outbox.producer;

@@ -36,9 +36,9 @@ async fn tick(db: &DatabaseConnection, nats: &async_nats::Client) -> anyhow::Res
                 p.contiguous_seq.to_string().into(),
             )
             .await;
-        let lasting = p
-            .gap_since
-            .is_some_and(|since| now - since > chrono::Duration::from_std(GAP_GRACE).unwrap_or_default());
+        let lasting = p.gap_since.is_some_and(|since| {
+            now - since > chrono::Duration::from_std(GAP_GRACE).unwrap_or_default()
+        });
         if p.missing > 0 && lasting {
             let from = p.contiguous_seq + 1;
             let to = p.highest_seq.min(from + MAX_REPLAY - 1);
@@ -51,7 +51,9 @@ async fn tick(db: &DatabaseConnection, nats: &async_nats::Client) -> anyhow::Res
                 Ok(Ok(answer)) => {
                     tracing::info!(producer = %p.producer, answer = %String::from_utf8_lossy(&answer.payload), "replay answered");
                 }
-                Ok(Err(error)) => tracing::warn!(%error, producer = %p.producer, "replay request failed"),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, producer = %p.producer, "replay request failed")
+                }
                 Err(_) => tracing::warn!(producer = %p.producer, "replay request timed out"),
             }
         }

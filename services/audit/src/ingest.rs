@@ -105,7 +105,10 @@ async fn append(
 
     // Redeliveries: anything whose (producer, seq) is logged already.
     let producers: Vec<String> = valid.iter().map(|e| e.envelope.producer.clone()).collect();
-    let seqs: Vec<i64> = valid.iter().map(|e| e.envelope.producer_seq as i64).collect();
+    let seqs: Vec<i64> = valid
+        .iter()
+        .map(|e| e.envelope.producer_seq as i64)
+        .collect();
     let known: HashSet<(String, i64)> = txn
         .query_all(Statement::from_sql_and_values(
             backend,
@@ -116,7 +119,12 @@ async fn append(
         ))
         .await?
         .iter()
-        .filter_map(|r| Some((r.try_get("", "producer").ok()?, r.try_get("", "producer_seq").ok()?)))
+        .filter_map(|r| {
+            Some((
+                r.try_get("", "producer").ok()?,
+                r.try_get("", "producer_seq").ok()?,
+            ))
+        })
         .collect();
     let mut seen = HashSet::new();
     let fresh: Vec<&Delivered> = valid

@@ -34,7 +34,8 @@ pub const CONSUMER: &str = "audit";
 
 /// Builds and starts the service: connections, migrations, gRPC API, ingestion, gap watch.
 pub async fn build(config: ServiceConfig, shutdown: CancellationToken) -> anyhow::Result<Running> {
-    let platform = Platform::connect::<migration::Migrator>(SERVICE, &config, shutdown.clone()).await?;
+    let platform =
+        Platform::connect::<migration::Migrator>(SERVICE, &config, shutdown.clone()).await?;
     let listener = egide_kit::server::bind(config.grpc.listen).await?;
     let mut routes = RoutesBuilder::default();
     routes.add_service(

@@ -16,5 +16,8 @@ pub const DEFAULT_PORT: u16 = 50062;
 
 /// Builds and starts the service.
 pub async fn build(config: ServiceConfig, shutdown: CancellationToken) -> anyhow::Result<Running> {
-    egide_kit::app::start_foundation::<egide_kit::app::FoundationMigrator>(SERVICE, config, shutdown).await
+    egide_kit::app::start_foundation::<egide_kit::app::FoundationMigrator>(
+        SERVICE, config, shutdown,
+    )
+    .await
 }

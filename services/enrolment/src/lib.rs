@@ -25,7 +25,8 @@ pub const DEFAULT_PORT: u16 = 50061;
 
 /// Builds and starts the service: connections, migrations, gRPC API, outbox relay.
 pub async fn build(config: ServiceConfig, shutdown: CancellationToken) -> anyhow::Result<Running> {
-    let platform = Platform::connect::<migration::Migrator>(SERVICE, &config, shutdown.clone()).await?;
+    let platform =
+        Platform::connect::<migration::Migrator>(SERVICE, &config, shutdown.clone()).await?;
     let listener = egide_kit::server::bind(config.grpc.listen).await?;
     let mut routes = RoutesBuilder::default();
     routes.add_service(

@@ -4,7 +4,8 @@ use egide_kit::{ApiError, FieldViolation, events::from_timestamp};
 use egide_proto::{
     audit::v1::{
         AuditedEvent, GetEventRequest, GetEventResponse, ListEventsRequest, ListEventsResponse,
-        ListProducersRequest, ListProducersResponse, ProducerState, audit_service_server::AuditService,
+        ListProducersRequest, ListProducersResponse, ProducerState,
+        audit_service_server::AuditService,
     },
     common::v1::EventEnvelope,
 };
@@ -160,7 +161,10 @@ impl Filter {
         let page_size = match r.page_size {
             0 => DEFAULT_PAGE,
             n if n > MAX_PAGE => {
-                violations.push(FieldViolation::new("page_size", format!("at most {MAX_PAGE}")));
+                violations.push(FieldViolation::new(
+                    "page_size",
+                    format!("at most {MAX_PAGE}"),
+                ));
                 MAX_PAGE
             }
             n => n,
@@ -168,7 +172,10 @@ impl Filter {
         let after_index = match r.page_token.as_str() {
             "" => 0,
             t => parse_page_token(t).unwrap_or_else(|| {
-                violations.push(FieldViolation::new("page_token", "not a token this API issued"));
+                violations.push(FieldViolation::new(
+                    "page_token",
+                    "not a token this API issued",
+                ));
                 0
             }),
         };

@@ -3,8 +3,7 @@
 use egide_ids::{Finess, IdNatStruct, Siret};
 use egide_kit::{ApiError, FieldViolation, events::timestamp};
 use egide_proto::enrolment::v1::{
-    RegisterStructureRequest, Structure as StructureMessage, register_structure_request,
-    structure,
+    RegisterStructureRequest, Structure as StructureMessage, register_structure_request, structure,
 };
 
 use crate::domain::structure::{NewStructure, Structure, StructureIdentifier, StructureName};

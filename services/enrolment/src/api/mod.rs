@@ -8,8 +8,8 @@ use egide_kit::{
     events::{NewEvent, Payload, actor},
 };
 use egide_proto::enrolment::v1::{
-    GetStructureRequest, GetStructureResponse, RegisterStructureRequest,
-    RegisterStructureResponse, StructureRegistered, enrolment_service_server::EnrolmentService,
+    GetStructureRequest, GetStructureResponse, RegisterStructureRequest, RegisterStructureResponse,
+    StructureRegistered, enrolment_service_server::EnrolmentService,
 };
 use sea_orm::TransactionTrait;
 use tonic::{Request, Response, Status};
@@ -41,7 +41,9 @@ impl EnrolmentService for EnrolmentApi {
     ) -> Result<Response<RegisterStructureResponse>, Status> {
         let new = convert::new_structure(request.into_inner())?;
         let txn = self.platform.db.begin().await.map_err(ApiError::from)?;
-        let structure = structures::insert(&txn, &new).await.map_err(ApiError::from)?;
+        let structure = structures::insert(&txn, &new)
+            .await
+            .map_err(ApiError::from)?;
         let message = convert::structure(&structure);
         let id_nat = message.id_nat_struct.clone();
         let event = NewEvent::new(

@@ -132,7 +132,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(StructureName::parse("  CHU de Rennes ").map(|n| n.0), Ok("CHU de Rennes".into()));
+        assert_eq!(
+            StructureName::parse("  CHU de Rennes ").map(|n| n.0),
+            Ok("CHU de Rennes".into())
+        );
         assert_eq!(StructureName::parse(" \t"), Err(NameError::Empty));
         assert_eq!(
             StructureName::parse(&"é".repeat(201)),

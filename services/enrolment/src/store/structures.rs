@@ -2,8 +2,7 @@
 
 use egide_ids::{Finess, Siret};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
-    ActiveValue::Set,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
 };
 
 use crate::domain::structure::{NewStructure, Structure, StructureError, StructureIdentifier};
@@ -42,7 +41,10 @@ pub mod entity {
 use entity::{ActiveModel, Column, Entity, Model};
 
 /// Inserts `new`; `AlreadyExists` when its idNat_Struct is taken.
-pub async fn insert<C: ConnectionTrait>(conn: &C, new: &NewStructure) -> Result<Structure, StructureError> {
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    new: &NewStructure,
+) -> Result<Structure, StructureError> {
     let structure = Structure {
         id: uuid::Uuid::now_v7(),
         identifier: new.identifier.clone(),
@@ -65,7 +67,11 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, new: &NewStructure) -> Result<
         registered_at: Set(structure.registered_at),
     };
     let inserted = Entity::insert(row)
-        .on_conflict(OnConflict::column(Column::IdNatStruct).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(Column::IdNatStruct)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(conn)
         .await?;
     if inserted == 0 {
@@ -75,7 +81,10 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, new: &NewStructure) -> Result<
 }
 
 /// The structure with this idNat_Struct.
-pub async fn get_by_id_nat<C: ConnectionTrait>(conn: &C, id_nat: &str) -> Result<Structure, StructureError> {
+pub async fn get_by_id_nat<C: ConnectionTrait>(
+    conn: &C,
+    id_nat: &str,
+) -> Result<Structure, StructureError> {
     let model = Entity::find()
         .filter(Column::IdNatStruct.eq(id_nat))
         .one(conn)
@@ -85,10 +94,19 @@ pub async fn get_by_id_nat<C: ConnectionTrait>(conn: &C, id_nat: &str) -> Result
 }
 
 fn from_row(m: Model) -> Result<Structure, StructureError> {
-    let corrupt = |what: &str| StructureError::Store(sea_orm::DbErr::Custom(format!("structure {}: bad {what}", m.id)));
+    let corrupt = |what: &str| {
+        StructureError::Store(sea_orm::DbErr::Custom(format!(
+            "structure {}: bad {what}",
+            m.id
+        )))
+    };
     let identifier = match (&m.finess, &m.siret) {
-        (Some(f), None) => StructureIdentifier::Finess(Finess::parse(f).map_err(|_| corrupt("finess"))?),
-        (None, Some(s)) => StructureIdentifier::Siret(Siret::parse(s).map_err(|_| corrupt("siret"))?),
+        (Some(f), None) => {
+            StructureIdentifier::Finess(Finess::parse(f).map_err(|_| corrupt("finess"))?)
+        }
+        (None, Some(s)) => {
+            StructureIdentifier::Siret(Siret::parse(s).map_err(|_| corrupt("siret"))?)
+        }
         _ => return Err(corrupt("identifier")),
     };
     Ok(Structure {
