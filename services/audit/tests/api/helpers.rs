@@ -6,7 +6,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_nats::{HeaderMap, jetstream};
+use async_nats::{
+    HeaderMap,
+    jetstream::{self, context::PublishErrorKind},
+};
 use chrono::{DateTime, Utc};
 use egide_kit::{
     app::Running,
@@ -82,6 +85,15 @@ pub async fn spawn_app() -> TestApp {
         telemetry: TelemetryConfig::default(),
         shutdown_grace_secs: 1,
     };
+    let nats_client = async_nats::connect(nats.url())
+        .await
+        .expect("test NATS client");
+    let js = jetstream::new(nats_client.clone());
+    // The stream the services create, made first so that the test never races the audit
+    // consumer creating it (concurrent creations may fail transiently on nats-server 2.9).
+    egide_kit::nats::ensure_stream(&js, "EGIDE")
+        .await
+        .expect("event stream");
     let running = egide_audit::build(config, CancellationToken::new())
         .await
         .expect("audit starts");
@@ -91,14 +103,6 @@ pub async fn spawn_app() -> TestApp {
         .connect()
         .await
         .expect("connect to audit");
-    let nats_client = async_nats::connect(nats.url())
-        .await
-        .expect("test NATS client");
-    let js = jetstream::new(nats_client.clone());
-    // The same stream the services create (idempotent), so publishing never races them.
-    egide_kit::nats::ensure_stream(&js, "EGIDE")
-        .await
-        .expect("event stream");
     TestApp {
         client: AuditServiceClient::new(channel),
         nats_client,
@@ -157,13 +161,27 @@ impl TestApp {
     pub async fn publish_raw(&self, subject: &str, msg_id: &str, payload: Vec<u8>) {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id);
-        let ack = self
-            .js
-            .publish_with_headers(subject.to_owned(), headers, payload.into())
-            .await
-            .expect("publish")
-            .await
-            .expect("stream ack");
+        // Right after the stream is created, nats-server 2.9 may briefly answer "no
+        // responders" (the stream does not capture its subjects yet): retry like a relay.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let ack = loop {
+            let result = self
+                .js
+                .publish_with_headers(subject.to_owned(), headers.clone(), payload.clone().into())
+                .await
+                .expect("publish")
+                .await;
+            match result {
+                Ok(ack) => break ack,
+                Err(e)
+                    if e.kind() == PublishErrorKind::StreamNotFound
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("{subject} {msg_id} not stored: {e}"),
+            }
+        };
         assert!(!ack.duplicate, "JetStream dropped {msg_id} as a duplicate");
     }
 

@@ -27,8 +27,8 @@ async fn grpc_health_through_the_gateway_follows_the_backends() {
     let (code, body) = app.http_get("/readyz").await;
     assert_eq!(code, 503, "{body}");
     let ready: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    assert_eq!(ready["backends"]["audit"]["ok"], false, "{ready}");
-    assert_eq!(ready["backends"]["enrolment"]["ok"], true, "{ready}");
+    assert_eq!(ready["dependencies"]["audit"]["ok"], false, "{ready}");
+    assert_eq!(ready["dependencies"]["enrolment"]["ok"], true, "{ready}");
 }
 
 #[tokio::test]
@@ -47,7 +47,7 @@ async fn http_health_readiness_and_metrics() {
     let ready: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(ready["ready"], true, "{ready}");
     for backend in ["enrolment", "audit"] {
-        assert_eq!(ready["backends"][backend]["ok"], true, "{ready}");
+        assert_eq!(ready["dependencies"][backend]["ok"], true, "{ready}");
     }
 
     let _ = app

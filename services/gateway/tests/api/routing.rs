@@ -140,7 +140,7 @@ async fn an_unreachable_backend_is_unavailable() {
     let readyz = eventually(Duration::from_secs(10), "enrolment checked", || async {
         let (code, body) = app.http_get("/readyz").await;
         let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-        json["backends"]
+        json["dependencies"]
             .get("enrolment")
             .is_some()
             .then_some((code, json))
@@ -148,8 +148,8 @@ async fn an_unreachable_backend_is_unavailable() {
     .await;
     assert_eq!(readyz.0, 503, "{readyz:?}");
     assert_eq!(readyz.1["ready"], false);
-    assert_eq!(readyz.1["backends"]["enrolment"]["ok"], false);
-    let reason = readyz.1["backends"]["enrolment"]["reason"]
+    assert_eq!(readyz.1["dependencies"]["enrolment"]["ok"], false);
+    let reason = readyz.1["dependencies"]["enrolment"]["reason"]
         .as_str()
         .unwrap_or_default();
     assert!(reason.starts_with("unreachable"), "{reason}");
