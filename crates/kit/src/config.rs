@@ -255,6 +255,28 @@ impl ServiceConfig {
         }
     }
 
+    /// A configuration on an ephemeral loopback port (port 0) with Vault token auth and a
+    /// small pool: what tests and tools that start a service in-process need.
+    pub fn ephemeral(
+        database_url: impl Into<String>,
+        nats_url: impl Into<String>,
+        vault_addr: impl Into<String>,
+        vault_token: impl Into<String>,
+    ) -> Self {
+        let mut config = Self::local_defaults(0);
+        config.database = DatabaseConfig {
+            url: SecretString::from(database_url.into()),
+            max_connections: 4,
+        };
+        config.nats.url = nats_url.into();
+        config.vault.addr = vault_addr.into();
+        config.vault.auth = VaultAuth::Token {
+            token: SecretString::from(vault_token.into()),
+        };
+        config.shutdown_grace_secs = 1;
+        config
+    }
+
     /// Checks what serde cannot: values that are required but empty. Each problem is
     /// reported with its configuration path.
     pub fn validate(&self) -> Result<(), Vec<String>> {

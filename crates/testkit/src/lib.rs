@@ -184,3 +184,23 @@ pub fn workspace_root() -> PathBuf {
                 .to_path_buf()
         })
 }
+
+/// Polls `probe` every 100 ms until it returns `Some`, and panics after `within` naming
+/// `what`: the one way tests wait for something asynchronous to happen.
+pub async fn eventually<T, F, Fut>(within: std::time::Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

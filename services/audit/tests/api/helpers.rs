@@ -1,10 +1,6 @@
 //! Starts the audit service in-process and publishes events to it.
 
-use std::{
-    future::Future,
-    net::SocketAddr,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use async_nats::{
     HeaderMap,
@@ -13,10 +9,7 @@ use async_nats::{
 use chrono::{DateTime, Utc};
 use egide_kit::{
     app::Running,
-    config::{
-        DatabaseConfig, GrpcConfig, NatsConfig, ServiceConfig, TelemetryConfig, VaultAuth,
-        VaultConfig,
-    },
+    config::ServiceConfig,
     events::{EventEnvelope, Payload, actor, timestamp},
 };
 use egide_proto::{
@@ -28,7 +21,6 @@ use egide_proto::{
 };
 use egide_testkit::Nats;
 use prost::Message as _;
-use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
@@ -65,26 +57,12 @@ pub async fn spawn_app() -> TestApp {
         .postgres
         .create_database("audit")
         .expect("create database");
-    let config = ServiceConfig {
-        grpc: GrpcConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))),
-        database: DatabaseConfig {
-            url: SecretString::from(db_url),
-            max_connections: 4,
-        },
-        nats: NatsConfig {
-            url: nats.url(),
-            stream: "EGIDE".into(),
-        },
-        vault: VaultConfig {
-            addr: stack.vault.addr(),
-            auth: VaultAuth::Token {
-                token: SecretString::from(stack.vault.root_token().to_owned()),
-            },
-            transit_mount: "transit".into(),
-        },
-        telemetry: TelemetryConfig::default(),
-        shutdown_grace_secs: 1,
-    };
+    let config = ServiceConfig::ephemeral(
+        db_url,
+        nats.url(),
+        stack.vault.addr(),
+        stack.vault.root_token(),
+    );
     let nats_client = async_nats::connect(nats.url())
         .await
         .expect("test NATS client");
@@ -252,21 +230,4 @@ pub fn ids(events: &[AuditedEvent]) -> Vec<String> {
         .collect()
 }
 
-/// Polls `probe` every 100 ms until it returns `Some`, or panics after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {within:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use egide_testkit::eventually;

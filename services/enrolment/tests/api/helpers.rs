@@ -1,20 +1,12 @@
 //! Starts the enrolment service in-process against the real test stack.
 
 use std::{
-    future::Future,
     net::SocketAddr,
     time::{Duration, Instant},
 };
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
-use egide_kit::{
-    app::Running,
-    config::{
-        DatabaseConfig, GrpcConfig, NatsConfig, ServiceConfig, TelemetryConfig, VaultAuth,
-        VaultConfig,
-    },
-    events::EventEnvelope,
-};
+use egide_kit::{app::Running, config::ServiceConfig, events::EventEnvelope};
 use egide_proto::{
     common::v1::{GetStatusRequest, GetStatusResponse, status_service_client::StatusServiceClient},
     enrolment::v1::{
@@ -25,7 +17,6 @@ use egide_proto::{
 use futures::StreamExt as _;
 use prost::Message as _;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
-use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::pb::{
@@ -87,26 +78,13 @@ pub async fn spawn_app_with(deps: Deps) -> TestApp {
         .postgres
         .create_database("enrolment")
         .expect("create database");
-    let config = ServiceConfig {
-        grpc: GrpcConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))),
-        database: DatabaseConfig {
-            url: SecretString::from(db_url.clone()),
-            max_connections: 4,
-        },
-        nats: NatsConfig {
-            url: deps.nats_url.clone(),
-            stream: STREAM.to_owned(),
-        },
-        vault: VaultConfig {
-            addr: deps.vault_addr,
-            auth: VaultAuth::Token {
-                token: SecretString::from(deps.vault_token),
-            },
-            transit_mount: "transit".into(),
-        },
-        telemetry: TelemetryConfig::default(),
-        shutdown_grace_secs: 1,
-    };
+    let mut config = ServiceConfig::ephemeral(
+        db_url.clone(),
+        deps.nats_url.clone(),
+        deps.vault_addr,
+        deps.vault_token,
+    );
+    config.nats.stream = STREAM.to_owned();
     let running = egide_enrolment::build(config, CancellationToken::new())
         .await
         .expect("enrolment starts");
@@ -280,21 +258,4 @@ pub async fn wait_for_event(
     }
 }
 
-/// Polls `probe` every 100 ms until it returns `Some`, or panics after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {within:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use egide_testkit::eventually;

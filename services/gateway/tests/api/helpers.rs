@@ -1,30 +1,17 @@
 //! Starts enrolment, audit and a gateway routing to them.
 
-use std::{
-    collections::BTreeMap,
-    future::Future,
-    net::SocketAddr,
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use egide_gateway::{
     Gateway, GatewayConfig,
     config::{Listen, TlsConfig},
 };
-use egide_kit::{
-    app::Running,
-    config::{
-        DatabaseConfig, GrpcConfig, NatsConfig, ServiceConfig, TelemetryConfig, VaultAuth,
-        VaultConfig,
-    },
-};
+use egide_kit::{app::Running, config::ServiceConfig};
 use egide_proto::{
     audit::v1::audit_service_client::AuditServiceClient,
     enrolment::v1::enrolment_service_client::EnrolmentServiceClient,
 };
 use egide_testkit::Nats;
-use secrecy::SecretString;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
@@ -59,31 +46,16 @@ impl Drop for TestApp {
 
 fn service_config(db_prefix: &str, nats_url: &str) -> ServiceConfig {
     let stack = egide_testkit::shared();
-    ServiceConfig {
-        grpc: GrpcConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))),
-        database: DatabaseConfig {
-            url: SecretString::from(
-                stack
-                    .postgres
-                    .create_database(db_prefix)
-                    .expect("create database"),
-            ),
-            max_connections: 4,
-        },
-        nats: NatsConfig {
-            url: nats_url.to_owned(),
-            stream: "EGIDE".into(),
-        },
-        vault: VaultConfig {
-            addr: stack.vault.addr(),
-            auth: VaultAuth::Token {
-                token: SecretString::from(stack.vault.root_token().to_owned()),
-            },
-            transit_mount: "transit".into(),
-        },
-        telemetry: TelemetryConfig::default(),
-        shutdown_grace_secs: 1,
-    }
+    let db_url = stack
+        .postgres
+        .create_database(db_prefix)
+        .expect("create database");
+    ServiceConfig::ephemeral(
+        db_url,
+        nats_url,
+        stack.vault.addr(),
+        stack.vault.root_token(),
+    )
 }
 
 /// Enrolment, audit and a gateway routing `enrolment` and `audit` to them.
@@ -210,21 +182,4 @@ impl TestApp {
     }
 }
 
-/// Polls `probe` every 100 ms until it returns `Some`, or panics after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {within:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use egide_testkit::eventually;
