@@ -622,7 +622,7 @@ async fn bootstrap_vault(
         let init = vaultrs::sys::start_initialization(&anonymous, 1, 1, None).await?;
         let key = init.keys.first().context("no unseal key returned")?.clone();
         let json = serde_json::json!({ "keys": [key], "root_token": init.root_token });
-        write_private(&init_file, json.to_string().as_bytes())?;
+        egide_gateway::dev_tls::write_private(&init_file, json.to_string().as_bytes())?;
         (key, init.root_token)
     };
     vaultrs::sys::unseal(&anonymous, Some(key), None, None).await?;
@@ -718,13 +718,3 @@ fn vault_client(addr: &str, token: &str) -> anyhow::Result<VaultClient> {
     )?)
 }
 
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::{io::Write as _, os::unix::fs::OpenOptionsExt as _};
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(data)
-}

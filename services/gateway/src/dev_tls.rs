@@ -57,7 +57,8 @@ pub fn ensure(dir: &Path) -> anyhow::Result<DevTls> {
     Ok(tls)
 }
 
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+/// Writes `data` to `path`, readable by its owner only (mode 0600).
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let mut f = std::fs::OpenOptions::new()
         .write(true)
