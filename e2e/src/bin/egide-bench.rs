@@ -1,0 +1,691 @@
+//! `egide-bench`: Égide's speed targets, measured on this machine (`make bench`).
+//!
+//! 1. raw JetStream publish-with-ack rate (the ceiling of the event pipeline);
+//! 2. the event pipeline: outbox rows committed in enrolment's database, relayed to
+//!    JetStream, stored by audit (target ≥ 10,000 events/s);
+//! 3. RegisterStructure through the service: a full RPC, transaction and outbox row;
+//! 4. idle memory of every service and the gateway (target < 40 MiB each);
+//! 5. `egide dev up --check` from a warm build, twice (target < 20 s the second time).
+//!
+//! Service binaries come from `$EGIDE_BIN_DIR` (default `<workspace>/target/release`).
+//! A missed target is reported, not fatal: the exit status is non-zero only on an error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    path::Path,
+    process::ExitCode,
+    sync::{Arc, atomic::AtomicU64},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail, ensure};
+use async_nats::{
+    HeaderMap,
+    jetstream::{
+        self,
+        stream::{self, DiscardPolicy, RetentionPolicy, StorageType},
+    },
+};
+use egide_e2e::{
+    Options, Platform, Service, TempDir, binary,
+    load::{self, register_structures},
+};
+use egide_kit::{
+    events::{NewEvent, Payload, actor},
+    outbox::Outbox,
+};
+use egide_proto::enrolment::v1::{Structure, StructureRegistered, structure};
+use futures::{StreamExt as _, stream::FuturesUnordered};
+use prost::Message as _;
+use sea_orm::TransactionTrait as _;
+
+/// Messages published by the raw JetStream benchmark.
+const RAW_MESSAGES: usize = 100_000;
+/// Acks kept in flight by the raw benchmark.
+const RAW_IN_FLIGHT: usize = 2_000;
+/// Events pushed through the pipeline.
+const PIPELINE_EVENTS: usize = 100_000;
+/// Events per outbox transaction.
+const PIPELINE_TXN: usize = 500;
+/// Concurrent writers of outbox transactions.
+const PIPELINE_WRITERS: usize = 4;
+/// Target of the pipeline, events/s.
+const PIPELINE_TARGET: f64 = 10_000.0;
+/// RegisterStructure callers and duration.
+const RPC_CALLERS: usize = 64;
+const RPC_SECONDS: u64 = 5;
+/// Idle memory target per process, bytes.
+const MEMORY_TARGET: u64 = 40 * 1024 * 1024;
+/// `dev up` target for a warm run, seconds.
+const DEV_UP_TARGET: f64 = 20.0;
+
+const STRUCTURE_REGISTERED: &str = "egide.enrolment.structure.registered";
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("egide-bench: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("egide-bench: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line of the final table.
+struct Row {
+    name: String,
+    result: String,
+    target: String,
+    verdict: Option<bool>,
+}
+
+impl Row {
+    fn info(name: impl Into<String>, result: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            result: result.into(),
+            target: String::new(),
+            verdict: None,
+        }
+    }
+
+    fn judged(
+        name: impl Into<String>,
+        result: impl Into<String>,
+        target: impl Into<String>,
+        pass: bool,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            result: result.into(),
+            target: target.into(),
+            verdict: Some(pass),
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let bin_dir = match std::env::var_os("EGIDE_BIN_DIR") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => egide_testkit::workspace_root().join("target/release"),
+    };
+    for name in [
+        "egide",
+        "egide-enrolment",
+        "egide-auth",
+        "egide-certval",
+        "egide-billing",
+        "egide-audit",
+        "egide-gateway",
+    ] {
+        binary(&bin_dir, name).map_err(|e| {
+            anyhow::anyhow!(
+                "{e:#}\n(the benchmark wants release binaries: cargo build --release --bins)"
+            )
+        })?;
+    }
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "egide-bench: binaries from {}, {cores} CPU cores",
+        bin_dir.display()
+    );
+    println!(
+        "  note: the test PostgreSQL runs with fsync=off and synchronous_commit=off; NATS with its default (asynchronous) file sync\n"
+    );
+    let mut rows = Vec::new();
+    let only = Only::from_env();
+
+    // 1. Raw JetStream.
+    let envelope = sample_envelope_len();
+    let mut raw = f64::NAN;
+    if only.wants("raw") {
+        println!(
+            "[1/5] raw JetStream: {RAW_MESSAGES} messages of {envelope} bytes, {RAW_IN_FLIGHT} acks in flight…"
+        );
+        raw = raw_jetstream(RAW_MESSAGES, envelope).await?;
+        println!("      {} msg/s", thousands(raw));
+        rows.push(Row::info(
+            "raw JetStream",
+            cell(
+                format!("{} msg/s", thousands(raw)),
+                &format!(
+                    "{} × {envelope} B, file storage, Nats-Msg-Id, {RAW_IN_FLIGHT} in flight",
+                    thousands(RAW_MESSAGES as f64)
+                ),
+            ),
+        ));
+    }
+
+    if only.wants("memory") || only.wants("pipeline") || only.wants("rpc") {
+        platform_benches(&bin_dir, &only, raw, &mut rows).await?;
+    }
+
+    // 5. dev up.
+    if only.wants("devup") {
+        println!("[5/5] egide dev up --check, twice on the same run directory…");
+        dev_up_bench(&bin_dir, &mut rows).await?;
+    }
+
+    print_table(&rows);
+    Ok(())
+}
+
+/// `EGIDE_BENCH_ONLY=raw,memory,pipeline,rpc,devup` runs only those parts.
+struct Only(Option<Vec<String>>);
+
+impl Only {
+    fn from_env() -> Self {
+        Self(
+            std::env::var("EGIDE_BENCH_ONLY")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.split(',').map(|p| p.trim().to_owned()).collect()),
+        )
+    }
+
+    fn wants(&self, part: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|parts| parts.iter().any(|p| p == part))
+    }
+}
+
+/// Memory (on the idle platform), then the pipeline and RegisterStructure.
+async fn platform_benches(
+    bin_dir: &Path,
+    only: &Only,
+    raw: f64,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    // 4 (first, on an idle platform). Memory.
+    println!(
+        "[2/5] starting every service and the gateway (release) on a fresh NATS/PostgreSQL/OpenBao…"
+    );
+    let p = Platform::start(Options {
+        services: Service::BACKENDS.to_vec(),
+        gateway: true,
+        own_postgres: true,
+        own_vault: true,
+        log_filter: "info".into(),
+        bin_dir: Some(bin_dir.to_path_buf()),
+        ..Options::default()
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    println!("      idle memory 5 s after SERVING:");
+    for service in p.services().into_iter().filter(|_| only.wants("memory")) {
+        let rss = p.rss(service)?;
+        println!("      {service:<9} {}", mib(rss));
+        rows.push(Row::judged(
+            format!("memory {service}"),
+            cell(mib(rss), ""),
+            "< 40 MiB",
+            rss < MEMORY_TARGET,
+        ));
+    }
+    // The pipeline and the RPC benchmark only need enrolment and audit.
+    for service in [
+        Service::Gateway,
+        Service::Auth,
+        Service::Certval,
+        Service::Billing,
+    ] {
+        p.stop(service)?;
+    }
+
+    // 2. Pipeline.
+    if only.wants("pipeline") {
+        pipeline_bench(&p, raw, rows).await?;
+    }
+    // 3. RegisterStructure.
+    if only.wants("rpc") {
+        rpc_bench(&p, rows).await?;
+    }
+    for service in [Service::Enrolment, Service::Audit] {
+        rows.push(Row::info(
+            format!("memory {service} (loaded)"),
+            cell(mib(p.rss(service)?), "after the runs above"),
+        ));
+    }
+    Ok(())
+}
+
+async fn pipeline_bench(p: &Platform, raw: f64, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    println!(
+        "[3/5] event pipeline: {PIPELINE_EVENTS} events through enrolment's outbox → JetStream → audit…"
+    );
+    let pipeline = pipeline(p, PIPELINE_EVENTS).await?;
+    let ratio = pipeline.rate / raw;
+    println!(
+        "      {} ev/s: outbox rows committed after {:.1} s, all in JetStream after {:.1} s, all logged by audit after {:.1} s",
+        thousands(pipeline.rate),
+        pipeline.written.as_secs_f64(),
+        pipeline.relayed.as_secs_f64(),
+        pipeline.total.as_secs_f64()
+    );
+    rows.push(Row::judged(
+        "pipeline",
+        if raw.is_nan() {
+            cell(
+                format!("{} ev/s", thousands(pipeline.rate)),
+                "(raw JetStream not measured)",
+            )
+        } else {
+            cell(
+                format!("{} ev/s", thousands(pipeline.rate)),
+                &format!("= {ratio:.2} × raw JetStream ({} msg/s)", thousands(raw)),
+            )
+        },
+        "≥ 10,000 ev/s",
+        pipeline.complete && pipeline.rate >= PIPELINE_TARGET,
+    ));
+    if !pipeline.complete {
+        rows.push(Row::info(
+            "pipeline",
+            "did NOT complete: see the rate above, computed from what was logged",
+        ));
+    }
+    let n = PIPELINE_EVENTS as f64;
+    rows.push(Row::info(
+        "  stages",
+        format!(
+            "{:>16}  outbox commits {} ev/s, relay → JetStream {} ev/s, audit stored {} ev/s (cumulative)",
+            "",
+            thousands(n / pipeline.written.as_secs_f64()),
+            thousands(n / pipeline.relayed.as_secs_f64()),
+            thousands(n / pipeline.total.as_secs_f64())
+        ),
+    ));
+    Ok(())
+}
+
+async fn rpc_bench(p: &Platform, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    println!(
+        "[4/5] RegisterStructure: {RPC_CALLERS} callers for {RPC_SECONDS} s, straight to enrolment…"
+    );
+    let reg = register_structures(
+        p.enrolment_pool_direct(8)?,
+        10_000_000..99_999_999,
+        RPC_CALLERS,
+        Some(Instant::now() + Duration::from_secs(RPC_SECONDS)),
+        Arc::new(AtomicU64::new(0)),
+    )
+    .await;
+    let rps = reg.ok.len() as f64 / reg.elapsed.as_secs_f64();
+    println!(
+        "      {} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors",
+        thousands(rps),
+        ms(reg.quantile(0.5)),
+        ms(reg.quantile(0.99)),
+        reg.errors.len()
+    );
+    if let Some(e) = reg.errors.first() {
+        println!("      first error: {e}");
+    }
+    rows.push(Row::info(
+        "RegisterStructure",
+        cell(
+            format!("{} req/s", thousands(rps)),
+            &format!(
+                "p50 {:.1} ms  p99 {:.1} ms  ({RPC_CALLERS} callers, {:.1} s, {} errors)",
+                ms(reg.quantile(0.5)),
+                ms(reg.quantile(0.99)),
+                reg.elapsed.as_secs_f64(),
+                reg.errors.len()
+            ),
+        ),
+    ));
+    Ok(())
+}
+
+async fn dev_up_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let egide = binary(bin_dir, "egide")?;
+    let run_dir = TempDir::new("bench-devup")?;
+    let ports = DevUpPorts::pick();
+    for (i, label) in ["first (initialises)", "second (warm run dir)"]
+        .into_iter()
+        .enumerate()
+    {
+        let (up_in, wall) = dev_up(&egide, run_dir.path(), &ports).await?;
+        println!("      {label}: up in {up_in:.1} s (whole run incl. stop {wall:.1} s)");
+        if i == 0 {
+            rows.push(Row::info(
+                "dev up, first",
+                cell(
+                    format!("{up_in:.1} s"),
+                    "initialises PostgreSQL and OpenBao",
+                ),
+            ));
+        } else {
+            rows.push(Row::judged(
+                "dev up, second",
+                cell(format!("{up_in:.1} s"), "reuses the run directory"),
+                "< 20 s",
+                up_in < DEV_UP_TARGET,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let result_w = rows
+        .iter()
+        .map(|r| r.result.chars().count())
+        .max()
+        .unwrap_or(0);
+    let target_w = rows
+        .iter()
+        .map(|r| r.target.chars().count())
+        .max()
+        .unwrap_or(0);
+    println!("\nÉgide benchmark");
+    println!("{}", "─".repeat(name_w + result_w + target_w + 12));
+    for r in rows {
+        let verdict = match r.verdict {
+            Some(true) => "PASS",
+            Some(false) => "FAIL",
+            None => "",
+        };
+        println!(
+            "{:<name_w$}  {:<result_w$}  {:<target_w$}  {verdict}",
+            r.name, r.result, r.target
+        );
+    }
+    println!("{}", "─".repeat(name_w + result_w + target_w + 12));
+}
+
+/// An event as enrolment commits it for a structure registration.
+fn structure_event(n: u32) -> NewEvent {
+    let finess = egide_ids::Finess::from_body(n).to_string();
+    let id_nat = format!("1{finess}");
+    NewEvent::new(
+        STRUCTURE_REGISTERED,
+        actor::service("enrolment"),
+        Payload::StructureRegistered(StructureRegistered {
+            structure: Some(Structure {
+                id: uuid::Uuid::now_v7().to_string(),
+                id_nat_struct: id_nat.clone(),
+                identifier: Some(structure::Identifier::Finess(finess)),
+                name: format!("Centre hospitalier de référence n°{n}"),
+                registered_at: Some(egide_kit::events::timestamp(chrono::Utc::now())),
+            }),
+        }),
+    )
+    .about("structure", id_nat)
+}
+
+/// The encoded size of a typical envelope, as the relay publishes it.
+fn sample_envelope_len() -> usize {
+    let mut envelope = structure_event(12_345_678).into_envelope(
+        "enrolment",
+        uuid::Uuid::now_v7(),
+        chrono::Utc::now(),
+    );
+    envelope.producer_seq = 123_456;
+    envelope.encoded_len()
+}
+
+async fn raw_jetstream(messages: usize, size: usize) -> anyhow::Result<f64> {
+    let nats = egide_e2e::blocking(egide_testkit::Nats::spawn)?;
+    let client = async_nats::connect(nats.url()).await?;
+    let js = jetstream::new(client);
+    let stream = js
+        .create_stream(stream::Config {
+            name: "BENCH".into(),
+            subjects: vec!["bench.raw.>".into()],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            discard: DiscardPolicy::Old,
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            duplicate_window: egide_kit::nats::DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await?;
+    let payload = bytes_of(size);
+    let started = Instant::now();
+    let mut in_flight = FuturesUnordered::new();
+    let mut acked = 0usize;
+    for _ in 0..messages {
+        while in_flight.len() >= RAW_IN_FLIGHT {
+            if let Some(r) = in_flight.next().await {
+                let _: async_nats::jetstream::publish::PublishAck = r?;
+                acked += 1;
+            }
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
+        let ack = js
+            .publish_with_headers(
+                "bench.raw.enrolment.structure.registered",
+                headers,
+                payload.clone(),
+            )
+            .await?;
+        in_flight.push(ack.into_future());
+    }
+    while let Some(r) = in_flight.next().await {
+        r?;
+        acked += 1;
+    }
+    let elapsed = started.elapsed();
+    let mut stream = stream;
+    let stored = stream.info().await?.state.messages;
+    ensure!(
+        acked == messages && stored == messages as u64,
+        "raw JetStream: {acked} acks, {stored} messages stored, {messages} published"
+    );
+    drop(js);
+    egide_e2e::blocking(move || drop(nats));
+    Ok(messages as f64 / elapsed.as_secs_f64())
+}
+
+fn bytes_of(size: usize) -> bytes::Bytes {
+    bytes::Bytes::from((0..size).map(|i| (i % 251) as u8).collect::<Vec<u8>>())
+}
+
+struct Pipeline {
+    rate: f64,
+    written: Duration,
+    relayed: Duration,
+    total: Duration,
+    complete: bool,
+}
+
+async fn pipeline(p: &Platform, events: usize) -> anyhow::Result<Pipeline> {
+    let url = p.database_url(Service::Enrolment)?;
+    let mut options = sea_orm::ConnectOptions::new(url);
+    options
+        .max_connections(PIPELINE_WRITERS as u32)
+        .sqlx_logging(false);
+    let db = sea_orm::Database::connect(options).await?;
+    // Build every event first: the clock measures the platform, not this process.
+    let batches: Vec<Vec<NewEvent>> = (0..events)
+        .map(|i| structure_event(20_000_000 + i as u32))
+        .collect::<Vec<_>>()
+        .chunks(PIPELINE_TXN)
+        .map(<[NewEvent]>::to_vec)
+        .collect();
+    let queue = Arc::new(std::sync::Mutex::new(batches));
+    let mut audit = p.audit_direct()?;
+    let started = Instant::now();
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..PIPELINE_WRITERS {
+        let db = db.clone();
+        let queue = queue.clone();
+        writers.spawn(async move {
+            let outbox = Outbox::new("enrolment");
+            loop {
+                let Some(batch) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
+                    return anyhow::Ok(());
+                };
+                let txn = db.begin().await?;
+                outbox.enqueue_many(&txn, batch).await?;
+                txn.commit().await?;
+            }
+        });
+    }
+    let js = jetstream::new(async_nats::connect(p.nats().url()).await?);
+    let mut relayed = None;
+    let mut written = None;
+    let deadline = started + Duration::from_secs(300);
+    let n = events as u64;
+    loop {
+        if written.is_none() {
+            while let Some(done) = writers.try_join_next() {
+                done??;
+            }
+            if writers.is_empty() {
+                written = Some(started.elapsed());
+            }
+        }
+        if relayed.is_none()
+            && let Ok(mut stream) = js.get_stream("EGIDE").await
+            && stream.info().await.is_ok_and(|i| i.state.messages >= n)
+        {
+            relayed = Some(started.elapsed());
+        }
+        let state = load::producer_state(&mut audit, "enrolment").await?;
+        let contiguous = state.as_ref().map_or(0, |s| s.contiguous_seq);
+        if contiguous >= n {
+            let total = started.elapsed();
+            ensure!(
+                state.as_ref().is_some_and(|s| load::complete(s, n)),
+                "the log overshot: {}",
+                load::describe_producer(state.as_ref())
+            );
+            return Ok(Pipeline {
+                rate: events as f64 / total.as_secs_f64(),
+                written: written.unwrap_or(total),
+                relayed: relayed.unwrap_or(total),
+                total,
+                complete: true,
+            });
+        }
+        if Instant::now() > deadline {
+            p.keep_logs();
+            println!(
+                "      not complete after 300 s: {}\n      logs in {}",
+                load::describe_producer(state.as_ref()),
+                p.dir().display()
+            );
+            let total = started.elapsed();
+            return Ok(Pipeline {
+                rate: contiguous as f64 / total.as_secs_f64(),
+                written: written.unwrap_or(total),
+                relayed: relayed.unwrap_or(total),
+                total,
+                complete: false,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Ports for `egide dev up`, the same for both runs (OpenBao's raft storage remembers its
+/// address).
+struct DevUpPorts(Vec<(&'static str, u16)>);
+
+impl DevUpPorts {
+    fn pick() -> Self {
+        Self(vec![
+            ("--nats-port", egide_testkit::free_port()),
+            ("--postgres-port", egide_testkit::free_port()),
+            ("--vault-port", free_ports(2)),
+            ("--service-port-base", free_ports(5)),
+            ("--gateway-port", egide_testkit::free_port()),
+            ("--gateway-http-port", egide_testkit::free_port()),
+        ])
+    }
+}
+
+/// `count` consecutive free loopback ports.
+fn free_ports(count: u16) -> u16 {
+    for _ in 0..200 {
+        let base = egide_testkit::free_port();
+        if base.checked_add(count).is_some()
+            && (base..base + count).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        {
+            return base;
+        }
+    }
+    egide_testkit::free_port()
+}
+
+/// Runs `egide dev up --check`; returns the "up in" time it printed and the wall time.
+async fn dev_up(egide: &Path, run_dir: &Path, ports: &DevUpPorts) -> anyhow::Result<(f64, f64)> {
+    let mut cmd = tokio::process::Command::new(egide);
+    cmd.arg("--run-dir")
+        .arg(run_dir)
+        .args(["dev", "up", "--check"]);
+    for (flag, port) in &ports.0 {
+        cmd.arg(flag).arg(port.to_string());
+    }
+    cmd.kill_on_drop(true).stdin(std::process::Stdio::null());
+    let started = Instant::now();
+    let output = tokio::time::timeout(Duration::from_secs(300), cmd.output())
+        .await
+        .context("egide dev up --check did not finish within 300 s")??;
+    let wall = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "egide dev up --check: {}\n{stdout}\n{}\nlogs in {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr),
+            run_dir.join("logs").display()
+        );
+    }
+    let up_in = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Égide is up in "))
+        .and_then(|rest| {
+            rest.trim_end_matches(['s', '.', ' '])
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .with_context(|| format!("no \"Égide is up in X s\" line in:\n{stdout}"))?;
+    Ok((up_in, wall))
+}
+
+/// A result cell: the value right-aligned, then its details.
+fn cell(value: String, detail: &str) -> String {
+    format!("{value:>16}  {detail}")
+}
+
+fn thousands(x: f64) -> String {
+    let n = x.round() as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

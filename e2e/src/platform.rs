@@ -1,0 +1,778 @@
+//! [`Platform`]: one test's own NATS, PostgreSQL databases, Vault and service processes.
+
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    ops::Deref,
+    path::{Path, PathBuf},
+    sync::{
+        Mutex, MutexGuard,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, anyhow, bail};
+use egide_proto::{
+    audit::v1::audit_service_client::AuditServiceClient,
+    common::v1::{GetStatusRequest, GetStatusResponse, status_service_client::StatusServiceClient},
+    enrolment::v1::enrolment_service_client::EnrolmentServiceClient,
+};
+use egide_testkit::{Nats, Postgres, Vault};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+use crate::supervise::{self, Spec, Supervised};
+
+/// An Égide process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Service {
+    /// Structures, professionals, wallets.
+    Enrolment,
+    /// Authentication.
+    Auth,
+    /// Certificate validation.
+    Certval,
+    /// Billing.
+    Billing,
+    /// The audit log.
+    Audit,
+    /// The TLS gateway in front of the others.
+    Gateway,
+}
+
+impl Service {
+    /// Every backend service (all but the gateway).
+    pub const BACKENDS: [Service; 5] = [
+        Service::Enrolment,
+        Service::Auth,
+        Service::Certval,
+        Service::Billing,
+        Service::Audit,
+    ];
+
+    /// The service name (`enrolment`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Enrolment => "enrolment",
+            Self::Auth => "auth",
+            Self::Certval => "certval",
+            Self::Billing => "billing",
+            Self::Audit => "audit",
+            Self::Gateway => "gateway",
+        }
+    }
+
+    fn env_prefix(self) -> String {
+        format!("EGIDE_{}__", self.name().to_ascii_uppercase())
+    }
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// A component either shared by the whole test binary or owned by one platform.
+#[derive(Debug)]
+pub enum Infra<T: 'static> {
+    /// From [`egide_testkit::shared`].
+    Shared(&'static T),
+    /// This platform's own.
+    Owned(T),
+}
+
+impl<T> Deref for Infra<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Self::Shared(t) => t,
+            Self::Owned(t) => t,
+        }
+    }
+}
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Backend services to start (the gateway is [`Options::gateway`]).
+    pub services: Vec<Service>,
+    /// Start the gateway in front of them; clients then go through it (TLS).
+    pub gateway: bool,
+    /// A Vault of this platform's own (to seal or kill it) instead of the shared one.
+    pub own_vault: bool,
+    /// A PostgreSQL cluster of this platform's own instead of the shared one.
+    pub own_postgres: bool,
+    /// `tracing` filter of the services.
+    pub log_filter: String,
+    /// Pool size of each service's database (`None`: the service's default).
+    pub db_max_connections: Option<u32>,
+    /// Where the `egide-*` binaries are (`None`: [`bin_dir`]).
+    pub bin_dir: Option<PathBuf>,
+    /// How long start-up may take until every process is SERVING.
+    pub ready_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            services: vec![Service::Enrolment, Service::Audit],
+            gateway: false,
+            own_vault: false,
+            own_postgres: false,
+            // One line per registered structure would drown the interesting lines.
+            log_filter: "info,egide_enrolment::api=warn".into(),
+            db_max_connections: None,
+            bin_dir: None,
+            ready_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The directory of the `egide-*` binaries: `$EGIDE_BIN_DIR`, else
+/// `$CARGO_TARGET_DIR/debug`, else `<workspace>/target/debug`.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("EGIDE_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        let dir = if dir.is_absolute() {
+            dir
+        } else {
+            egide_testkit::workspace_root().join(dir)
+        };
+        return dir.join("debug");
+    }
+    egide_testkit::workspace_root().join("target/debug")
+}
+
+/// The path of binary `name` in `dir`, or an error telling how to build it.
+pub fn binary(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let path = dir.join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        bail!(
+            "{} not found: run `cargo build --bins` first (or set EGIDE_BIN_DIR to the directory of the egide-* binaries)",
+            path.display()
+        )
+    }
+}
+
+/// A temporary directory, removed on drop unless the thread is panicking, [`TempDir::keep`]
+/// was called or `EGIDE_E2E_KEEP` is set (then kept, and its path printed, for the logs).
+#[derive(Debug)]
+pub struct TempDir(PathBuf, AtomicBool);
+
+impl TempDir {
+    /// Creates `<tmp>/egide-e2e-<label>-<pid>-<random>`.
+    pub fn new(label: &str) -> anyhow::Result<Self> {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let dir = std::env::temp_dir().join(format!(
+            "egide-e2e-{label}-{}-{}",
+            std::process::id(),
+            &id[id.len() - 8..]
+        ));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Self(dir, AtomicBool::new(false)))
+    }
+
+    /// Keeps the directory after drop (a test failed: its logs are the evidence).
+    pub fn keep(&self) {
+        self.1.store(true, Ordering::Relaxed);
+    }
+
+    /// The path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            || self.1.load(Ordering::Relaxed)
+            || std::env::var_os("EGIDE_E2E_KEEP").is_some()
+        {
+            eprintln!("egide-e2e: kept {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Proc {
+    spec: Spec,
+    port: u16,
+    http_port: Option<u16>,
+    database_url: Option<String>,
+    running: Option<Supervised>,
+    started_at: Instant,
+}
+
+/// One test's platform: its own NATS, databases on a (shared or own) PostgreSQL, a
+/// (shared or own) Vault, and the service processes, each on a free port with its log in
+/// the platform's temp directory. Dropping it kills the processes.
+#[derive(Debug)]
+pub struct Platform {
+    procs: Mutex<BTreeMap<Service, Proc>>,
+    channels: BTreeMap<Service, Channel>,
+    gateway_channel: Option<Channel>,
+    nats: Nats,
+    postgres: Infra<Postgres>,
+    vault: Infra<Vault>,
+    bin_dir: PathBuf,
+    dir: TempDir,
+}
+
+impl Platform {
+    /// Starts everything `options` asks for and waits until every process is SERVING.
+    pub async fn start(options: Options) -> anyhow::Result<Self> {
+        let bin_dir = options.bin_dir.clone().unwrap_or_else(bin_dir);
+        for s in options
+            .services
+            .iter()
+            .chain(options.gateway.then_some(&Service::Gateway))
+        {
+            binary(&bin_dir, &format!("egide-{s}"))?;
+        }
+        let dir = TempDir::new("platform")?;
+        let own_vault = options.own_vault;
+        let own_postgres = options.own_postgres;
+        let (nats, postgres, vault) = blocking(move || -> anyhow::Result<_> {
+            let shared = (!own_vault || !own_postgres).then(egide_testkit::shared);
+            let nats = Nats::spawn()?;
+            let postgres = match shared {
+                Some(stack) if !own_postgres => Infra::Shared(&stack.postgres),
+                _ => Infra::Owned(Postgres::spawn()?),
+            };
+            let vault = match shared {
+                Some(stack) if !own_vault => Infra::Shared(&stack.vault),
+                _ => Infra::Owned(Vault::spawn()?),
+            };
+            Ok((nats, postgres, vault))
+        })?;
+
+        let mut procs = BTreeMap::new();
+        let mut channels = BTreeMap::new();
+        let mut routes = Vec::new();
+        for &service in &options.services {
+            let port = egide_testkit::free_port();
+            let database_url = {
+                let pg = &postgres;
+                blocking(|| pg.create_database(service.name()))?
+            };
+            let p = service.env_prefix();
+            let mut envs = vec![
+                (format!("{p}GRPC__LISTEN"), format!("127.0.0.1:{port}")),
+                (format!("{p}DATABASE__URL"), database_url.clone()),
+                (format!("{p}NATS__URL"), nats.url()),
+                (format!("{p}VAULT__ADDR"), vault.addr()),
+                (format!("{p}VAULT__AUTH__METHOD"), "token".into()),
+                (
+                    format!("{p}VAULT__AUTH__TOKEN"),
+                    vault.root_token().to_owned(),
+                ),
+                (format!("{p}TELEMETRY__FORMAT"), "pretty".into()),
+                (format!("{p}TELEMETRY__FILTER"), options.log_filter.clone()),
+                (format!("{p}SHUTDOWN_GRACE_SECS"), "5".into()),
+            ];
+            if let Some(n) = options.db_max_connections {
+                envs.push((format!("{p}DATABASE__MAX_CONNECTIONS"), n.to_string()));
+            }
+            let url = format!("http://127.0.0.1:{port}");
+            routes.push((service, url.clone()));
+            channels.insert(service, direct_channel(&url)?);
+            procs.insert(
+                service,
+                Proc {
+                    spec: Spec {
+                        program: binary(&bin_dir, &format!("egide-{service}"))?,
+                        args: Vec::new(),
+                        envs,
+                        log: dir.path().join(format!("{service}.log")),
+                        grace_secs: 10,
+                    },
+                    port,
+                    http_port: None,
+                    database_url: Some(database_url),
+                    running: None,
+                    started_at: Instant::now(),
+                },
+            );
+        }
+        let mut gateway_channel = None;
+        if options.gateway {
+            let tls = egide_gateway::dev_tls::ensure(&dir.path().join("tls"))?;
+            let port = egide_testkit::free_port();
+            let http_port = egide_testkit::free_port();
+            let mut envs = vec![
+                (
+                    "EGIDE_GATEWAY__GRPC__LISTEN".to_owned(),
+                    format!("127.0.0.1:{port}"),
+                ),
+                (
+                    "EGIDE_GATEWAY__HTTP__LISTEN".to_owned(),
+                    format!("127.0.0.1:{http_port}"),
+                ),
+                (
+                    "EGIDE_GATEWAY__TLS__CERT_FILE".to_owned(),
+                    tls.cert_file.display().to_string(),
+                ),
+                (
+                    "EGIDE_GATEWAY__TLS__KEY_FILE".to_owned(),
+                    tls.key_file.display().to_string(),
+                ),
+                (
+                    "EGIDE_GATEWAY__TELEMETRY__FORMAT".to_owned(),
+                    "pretty".into(),
+                ),
+                (
+                    "EGIDE_GATEWAY__TELEMETRY__FILTER".to_owned(),
+                    options.log_filter.clone(),
+                ),
+            ];
+            for (service, url) in &routes {
+                envs.push((
+                    format!(
+                        "EGIDE_GATEWAY__ROUTES__{}",
+                        service.name().to_ascii_uppercase()
+                    ),
+                    url.clone(),
+                ));
+            }
+            let ca = std::fs::read_to_string(&tls.ca_file)?;
+            let channel = Endpoint::from_shared(format!("https://localhost:{port}"))?
+                .tls_config(
+                    ClientTlsConfig::new()
+                        .ca_certificate(Certificate::from_pem(ca))
+                        .domain_name("localhost"),
+                )?
+                .connect_timeout(Duration::from_secs(3))
+                .timeout(Duration::from_secs(30))
+                .connect_lazy();
+            channels.insert(Service::Gateway, channel.clone());
+            gateway_channel = Some(channel);
+            procs.insert(
+                Service::Gateway,
+                Proc {
+                    spec: Spec {
+                        program: binary(&bin_dir, "egide-gateway")?,
+                        args: Vec::new(),
+                        envs,
+                        log: dir.path().join("gateway.log"),
+                        grace_secs: 10,
+                    },
+                    port,
+                    http_port: Some(http_port),
+                    database_url: None,
+                    running: None,
+                    started_at: Instant::now(),
+                },
+            );
+        }
+        let platform = Self {
+            procs: Mutex::new(procs),
+            channels,
+            gateway_channel,
+            nats,
+            postgres,
+            vault,
+            bin_dir,
+            dir,
+        };
+        let all = platform.services();
+        for &s in &all {
+            platform.start_service(s)?;
+        }
+        for &s in &all {
+            platform.wait_serving(s, options.ready_timeout).await?;
+        }
+        Ok(platform)
+    }
+
+    /// Every process of this platform, gateway last.
+    pub fn services(&self) -> Vec<Service> {
+        self.lock().keys().copied().collect()
+    }
+
+    /// The temp directory holding the logs.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Keeps the temp directory (logs) after drop.
+    pub fn keep_logs(&self) {
+        self.dir.keep();
+    }
+
+    /// The binaries' directory.
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin_dir
+    }
+
+    /// This platform's NATS.
+    pub fn nats(&self) -> &Nats {
+        &self.nats
+    }
+
+    /// The PostgreSQL server.
+    pub fn postgres(&self) -> &Postgres {
+        &self.postgres
+    }
+
+    /// The Vault server.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The database URL of `service`.
+    pub fn database_url(&self, service: Service) -> anyhow::Result<String> {
+        self.lock()
+            .get(&service)
+            .and_then(|p| p.database_url.clone())
+            .ok_or_else(|| anyhow!("{service} has no database here"))
+    }
+
+    /// The gRPC port of `service`.
+    pub fn port(&self, service: Service) -> anyhow::Result<u16> {
+        self.proc(service, |p| p.port)
+    }
+
+    /// The gateway's plain HTTP port.
+    pub fn gateway_http_port(&self) -> Option<u16> {
+        self.lock().get(&Service::Gateway).and_then(|p| p.http_port)
+    }
+
+    /// The pid of `service`, when it runs.
+    pub fn pid(&self, service: Service) -> Option<u32> {
+        self.lock()
+            .get(&service)
+            .and_then(|p| p.running.as_ref())
+            .filter(|r| r.is_alive())
+            .map(Supervised::pid)
+    }
+
+    /// The resident set size of `service`, in bytes.
+    pub fn rss(&self, service: Service) -> anyhow::Result<u64> {
+        let pid = self
+            .pid(service)
+            .ok_or_else(|| anyhow!("{service} is not running"))?;
+        supervise::rss_bytes(pid)
+    }
+
+    /// Crashes `service`: `SIGKILL`, waiting until it is gone.
+    pub fn kill9(&self, service: Service) -> anyhow::Result<()> {
+        let running = self.lock().get_mut(&service).and_then(|p| p.running.take());
+        match running {
+            Some(r) => r.kill9(),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops `service` gracefully (`SIGTERM`), waiting until it is gone.
+    pub fn stop(&self, service: Service) -> anyhow::Result<()> {
+        let running = self.lock().get_mut(&service).and_then(|p| p.running.take());
+        match running {
+            Some(r) => r.stop(),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts `service` again, same port, same environment (a no-op when it runs). Does
+    /// not wait: see [`Platform::wait_serving`].
+    pub fn restart(&self, service: Service) -> anyhow::Result<()> {
+        self.start_service(service)
+    }
+
+    fn start_service(&self, service: Service) -> anyhow::Result<()> {
+        let mut procs = self.lock();
+        let proc = procs
+            .get_mut(&service)
+            .ok_or_else(|| anyhow!("{service} is not part of this platform"))?;
+        if proc.running.as_ref().is_some_and(Supervised::is_alive) {
+            return Ok(());
+        }
+        if let Some(dead) = proc.running.take() {
+            let _ = dead.stop();
+        }
+        proc.running = Some(Supervised::spawn(&proc.spec)?);
+        proc.started_at = Instant::now();
+        Ok(())
+    }
+
+    /// The last `max` bytes of the log of `service`.
+    pub fn log_tail(&self, service: Service, max: usize) -> String {
+        self.lock()
+            .get(&service)
+            .map(|p| supervise::tail(&p.spec.log, max))
+            .unwrap_or_default()
+    }
+
+    /// The log path of `service`.
+    pub fn log_path(&self, service: Service) -> Option<PathBuf> {
+        self.lock().get(&service).map(|p| p.spec.log.clone())
+    }
+
+    /// The tails of every log (services and NATS), for failure messages.
+    pub fn log_tails(&self) -> String {
+        let mut out = String::new();
+        for s in self.services() {
+            out.push_str(&format!(
+                "\n----- {s} ({}) -----\n{}",
+                self.log_path(s)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                self.log_tail(s, 6000)
+            ));
+        }
+        out.push_str(&format!(
+            "\n----- nats ({}) -----\n{}",
+            self.nats.log_path().display(),
+            supervise::tail(self.nats.log_path(), 3000)
+        ));
+        out
+    }
+
+    /// A channel straight to `service` (for the gateway: the TLS channel).
+    pub fn channel(&self, service: Service) -> anyhow::Result<Channel> {
+        self.channels
+            .get(&service)
+            .cloned()
+            .ok_or_else(|| anyhow!("{service} is not part of this platform"))
+    }
+
+    /// The channel API clients use: through the gateway when it runs, else to `service`.
+    pub fn api_channel(&self, service: Service) -> anyhow::Result<Channel> {
+        match &self.gateway_channel {
+            Some(c) => Ok(c.clone()),
+            None => self.channel(service),
+        }
+    }
+
+    /// An enrolment client (through the gateway when it runs).
+    pub fn enrolment(&self) -> anyhow::Result<EnrolmentServiceClient<Channel>> {
+        Ok(EnrolmentServiceClient::new(
+            self.api_channel(Service::Enrolment)?,
+        ))
+    }
+
+    /// `n` enrolment clients on separate HTTP/2 connections (for load), through the
+    /// gateway when it runs.
+    pub fn enrolment_pool(&self, n: usize) -> anyhow::Result<Vec<EnrolmentServiceClient<Channel>>> {
+        self.pool(n, self.gateway_channel.is_some())
+    }
+
+    /// `n` enrolment clients on separate HTTP/2 connections straight to enrolment.
+    pub fn enrolment_pool_direct(
+        &self,
+        n: usize,
+    ) -> anyhow::Result<Vec<EnrolmentServiceClient<Channel>>> {
+        self.pool(n, false)
+    }
+
+    fn pool(&self, n: usize, tls: bool) -> anyhow::Result<Vec<EnrolmentServiceClient<Channel>>> {
+        let url = if tls {
+            format!("https://localhost:{}", self.port(Service::Gateway)?)
+        } else {
+            format!("http://127.0.0.1:{}", self.port(Service::Enrolment)?)
+        };
+        (0..n.max(1))
+            .map(|_| {
+                let channel = if tls {
+                    let ca = std::fs::read_to_string(self.dir().join("tls/ca.pem"))?;
+                    Endpoint::from_shared(url.clone())?
+                        .tls_config(
+                            ClientTlsConfig::new()
+                                .ca_certificate(Certificate::from_pem(ca))
+                                .domain_name("localhost"),
+                        )?
+                        .connect_timeout(Duration::from_secs(3))
+                        .timeout(Duration::from_secs(30))
+                        .connect_lazy()
+                } else {
+                    direct_channel(&url)?
+                };
+                Ok(EnrolmentServiceClient::new(channel))
+            })
+            .collect()
+    }
+
+    /// An audit client (through the gateway when it runs).
+    pub fn audit(&self) -> anyhow::Result<AuditServiceClient<Channel>> {
+        Ok(AuditServiceClient::new(self.api_channel(Service::Audit)?))
+    }
+
+    /// An audit client straight to audit.
+    pub fn audit_direct(&self) -> anyhow::Result<AuditServiceClient<Channel>> {
+        Ok(AuditServiceClient::new(self.channel(Service::Audit)?))
+    }
+
+    /// gRPC health of `service` for the readiness name `""`.
+    pub async fn health(&self, service: Service) -> anyhow::Result<ServingStatus> {
+        let mut client = HealthClient::new(self.channel(service)?);
+        let answer = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.check(HealthCheckRequest {
+                service: String::new(),
+            }),
+        )
+        .await
+        .map_err(|_| anyhow!("{service}: health check timed out"))??;
+        Ok(answer.into_inner().status())
+    }
+
+    /// `egide.common.v1.StatusService/GetStatus` of `service`.
+    pub async fn status(&self, service: Service) -> anyhow::Result<GetStatusResponse> {
+        let mut client = StatusServiceClient::new(self.channel(service)?);
+        let answer = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.get_status(GetStatusRequest {}),
+        )
+        .await
+        .map_err(|_| anyhow!("{service}: GetStatus timed out"))??;
+        Ok(answer.into_inner())
+    }
+
+    /// Waits until `service` reports SERVING; the error carries the log tails.
+    pub async fn wait_serving(
+        &self,
+        service: Service,
+        timeout: Duration,
+    ) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        self.eventually(&format!("{service} SERVING"), timeout, || async {
+            if self.pid(service).is_none() {
+                return Err(format!("{service} is not running (exited?)"));
+            }
+            match self.health(service).await {
+                Ok(ServingStatus::Serving) => Ok(()),
+                Ok(other) => Err(match self.status(service).await {
+                    Ok(s) => format!("{other:?}: {}", describe_status(&s)),
+                    Err(_) => format!("{other:?}"),
+                }),
+                Err(e) => Err(format!("{e:#}")),
+            }
+        })
+        .await?;
+        Ok(started.elapsed())
+    }
+
+    /// Polls `check` every 200 ms until it returns `Ok` or `timeout` passes; then fails
+    /// with `what`, the last `Err` and the tails of every log.
+    pub async fn eventually<T, F, Fut>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: F,
+    ) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, String>>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = match check().await {
+                Ok(t) => return Ok(t),
+                Err(last) => last,
+            };
+            if Instant::now() >= deadline {
+                self.dir.keep();
+                bail!(
+                    "{what}: not reached within {timeout:?}; last: {last}\nlogs in {}:{}",
+                    self.dir().display(),
+                    self.log_tails()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// An error carrying `message` and the tails of every log.
+    pub fn failure(&self, message: impl std::fmt::Display) -> anyhow::Error {
+        self.dir.keep();
+        anyhow!(
+            "{message}\nlogs in {}:{}",
+            self.dir().display(),
+            self.log_tails()
+        )
+    }
+
+    /// Runs a blocking infrastructure operation (NATS/Vault kill, start…) without stalling
+    /// the runtime's other tasks.
+    pub fn blocking<T>(&self, f: impl FnOnce(&Self) -> T) -> T {
+        blocking(|| f(self))
+    }
+
+    fn proc<T>(&self, service: Service, f: impl FnOnce(&Proc) -> T) -> anyhow::Result<T> {
+        self.lock()
+            .get(&service)
+            .map(f)
+            .ok_or_else(|| anyhow!("{service} is not part of this platform"))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<Service, Proc>> {
+        self.procs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let procs = std::mem::take(&mut *self.lock());
+        // The gateway first, then the others: kill -9, nothing to wait for.
+        for (_, proc) in procs.into_iter().rev() {
+            if let Some(r) = proc.running {
+                let _ = r.kill9();
+            }
+        }
+    }
+}
+
+/// A one-line summary of a `GetStatus` answer.
+pub fn describe_status(s: &GetStatusResponse) -> String {
+    let deps: Vec<String> = s
+        .dependencies
+        .iter()
+        .map(|d| {
+            if d.ok {
+                format!("{} ok", d.name)
+            } else {
+                format!("{} DOWN ({})", d.name, d.reason)
+            }
+        })
+        .collect();
+    format!("ready={} [{}]", s.ready, deps.join(", "))
+}
+
+/// The reason `dependency` is down according to `status`, `None` when it is up or absent.
+pub fn dependency_reason(status: &GetStatusResponse, dependency: &str) -> Option<String> {
+    status
+        .dependencies
+        .iter()
+        .find(|d| d.name == dependency && !d.ok)
+        .map(|d| d.reason.clone())
+}
+
+fn direct_channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(30))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}
+
+/// Runs `f`, which blocks, in place: on a multi-thread runtime the worker hands its other
+/// tasks over first.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}

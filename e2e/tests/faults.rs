@@ -1,0 +1,562 @@
+//! Fault tests of the whole platform: real `egide-*` processes over real NATS, PostgreSQL
+//! and OpenBao, with crashes and outages injected while events flow.
+//!
+//! Needs the binaries: `cargo build --bins` first (`make test` does). The tests run one at
+//! a time (they each start a platform and load the machine).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    collections::BTreeSet,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail, ensure};
+use egide_e2e::{
+    Options, Platform, Service, TempDir, binary,
+    load::{self, Registered},
+    platform::{dependency_reason, describe_status},
+};
+use tonic_health::pb::health_check_response::ServingStatus;
+
+/// One test at a time: each starts its own platform, and the machine may have 2 cores.
+static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Events produced by each mid-run fault test.
+const EVENTS: u32 = 20_000;
+/// Concurrent RegisterStructure callers.
+const CALLERS: usize = 32;
+/// How long the log may take to hold everything once the producers are done.
+const CONVERGE: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// `kill -9` of the audit process, restarted after 1 s.
+    KillAudit,
+    /// NATS stopped (`SIGTERM`) and started again after 1 s.
+    StopNats,
+    /// NATS crashed (`SIGKILL`) and started again after 1 s.
+    KillNats,
+}
+
+/// Waits until the audit log holds exactly events `1..=n` of enrolment.
+async fn wait_complete(p: &Platform, n: u64, timeout: Duration) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let audit = p.audit()?;
+    p.eventually(&format!("audit holds enrolment 1..={n}"), timeout, || {
+        let mut audit = audit.clone();
+        async move {
+            match load::producer_state(&mut audit, "enrolment").await {
+                Ok(Some(s)) if load::complete(&s, n) => Ok(()),
+                Ok(s) => Err(load::describe_producer(s.as_ref())),
+                Err(e) => Err(format!("ListProducers: {e:#}")),
+            }
+        }
+    })
+    .await?;
+    Ok(started.elapsed())
+}
+
+/// Pages the whole log and checks it holds each registration exactly once.
+async fn verify_log(p: &Platform, registered: &Registered) -> anyhow::Result<()> {
+    let expected: BTreeSet<String> = registered.ok.iter().cloned().collect();
+    ensure!(
+        expected.len() == registered.ok.len(),
+        "the API returned duplicate idNat_Struct values"
+    );
+    let mut audit = p.audit()?;
+    let events = load::list_all(&mut audit, "enrolment", 1000).await?;
+    let state = load::producer_state(&mut audit, "enrolment").await?;
+    if let Err(problems) = load::verify_exactly_once(&events, &expected) {
+        return Err(p.failure(format!(
+            "the audit log is not exactly the registrations:\n  {problems}\nproducer state: {}",
+            load::describe_producer(state.as_ref())
+        )));
+    }
+    Ok(())
+}
+
+async fn mid_run_fault(fault: Fault) -> anyhow::Result<()> {
+    let p = Platform::start(Options::default()).await?;
+    let done = Arc::new(AtomicU64::new(0));
+    let run = tokio::spawn(load::register_structures(
+        p.enrolment_pool(4)?,
+        1..EVENTS + 1,
+        CALLERS,
+        None,
+        done.clone(),
+    ));
+    // Inject the fault a third of the way in.
+    let third = u64::from(EVENTS / 3);
+    while done.load(Ordering::Relaxed) < third {
+        ensure!(!run.is_finished(), "the registration run ended early");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let at = done.load(Ordering::Relaxed);
+    let t = Instant::now();
+    match fault {
+        Fault::KillAudit => p.kill9(Service::Audit)?,
+        Fault::StopNats => p.blocking(|p| p.nats().stop())?,
+        Fault::KillNats => p.blocking(|p| p.nats().kill())?,
+    }
+    let down_at = done.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    match fault {
+        Fault::KillAudit => p.restart(Service::Audit)?,
+        Fault::StopNats | Fault::KillNats => p.blocking(|p| p.nats().start())?,
+    }
+    let up_at = done.load(Ordering::Relaxed);
+    println!(
+        "{fault:?}: injected after {at} registrations (down at {down_at}, back at {up_at}, {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    ensure!(
+        up_at < u64::from(EVENTS),
+        "the run was over before the fault ended ({up_at} registrations): not a mid-run fault"
+    );
+    let registered = run.await?;
+    println!(
+        "{EVENTS} registrations in {:.1} s ({:.0}/s), p99 {:?}",
+        registered.elapsed.as_secs_f64(),
+        f64::from(EVENTS) / registered.elapsed.as_secs_f64(),
+        registered.quantile(0.99)
+    );
+    if !registered.errors.is_empty() {
+        return Err(p.failure(format!(
+            "{} registrations failed, e.g. {:?}",
+            registered.errors.len(),
+            &registered.errors[..registered.errors.len().min(5)]
+        )));
+    }
+    p.wait_serving(Service::Audit, Duration::from_secs(30))
+        .await?;
+    let took = wait_complete(&p, u64::from(EVENTS), CONVERGE).await?;
+    println!(
+        "the log was complete {:.1} s after the last registration",
+        took.as_secs_f64()
+    );
+    println!("{}", replay_summary(&p).await);
+    verify_log(&p, &registered).await?;
+    outbox_pruned(&p, u64::from(EVENTS)).await
+}
+
+/// How many messages JetStream holds and how many replays enrolment answered (for the
+/// record: replays published within JetStream's duplicate window are dropped by it).
+async fn replay_summary(p: &Platform) -> String {
+    let messages = async {
+        let js = async_nats::jetstream::new(async_nats::connect(p.nats().url()).await?);
+        let mut stream = js.get_stream("EGIDE").await?;
+        anyhow::Ok(stream.info().await?.state.messages)
+    }
+    .await;
+    let log = p
+        .log_path(Service::Enrolment)
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    let replays = log
+        .lines()
+        .filter(|l| l.contains("replay requested"))
+        .count();
+    match messages {
+        Ok(m) => format!(
+            "JetStream stream EGIDE holds {m} messages; enrolment answered {replays} replay requests"
+        ),
+        Err(e) => {
+            format!("JetStream stream EGIDE: {e:#}; enrolment answered {replays} replay requests")
+        }
+    }
+}
+
+/// Waits until enrolment's outbox learnt the audit watermark `n` and deleted every row.
+async fn outbox_pruned(p: &Platform, n: u64) -> anyhow::Result<()> {
+    let url = p.database_url(Service::Enrolment)?;
+    let want = format!("0|{n}");
+    p.eventually(
+        &format!("enrolment's outbox pruned up to the audit watermark {n}"),
+        Duration::from_secs(20),
+        || {
+            let got = p.blocking(|p| {
+                p.postgres().psql(
+                    &url,
+                    "SELECT (SELECT count(*) FROM egide_outbox) AS rows, \
+                            (SELECT audited_seq FROM egide_outbox_state WHERE producer = 'enrolment')",
+                )
+            });
+            let want = want.clone();
+            async move {
+                match got {
+                    Ok(got) if got == want => Ok(()),
+                    Ok(got) => Err(format!("outbox rows|audited_seq = {got}")),
+                    Err(e) => Err(format!("{e:#}")),
+                }
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_killed_mid_run_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+    let _one_at_a_time = LOCK.lock().await;
+    mid_run_fault(Fault::KillAudit).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_restarted_mid_run_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+    let _one_at_a_time = LOCK.lock().await;
+    mid_run_fault(Fault::StopNats).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_killed_mid_run_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+    let _one_at_a_time = LOCK.lock().await;
+    mid_run_fault(Fault::KillNats).await
+}
+
+/// Registers FINESS bodies `bodies` one by one; every call must succeed.
+async fn register_each(
+    p: &Platform,
+    bodies: std::ops::Range<u32>,
+    into: &mut Registered,
+) -> anyhow::Result<()> {
+    let mut client = p.enrolment()?;
+    for n in bodies {
+        let answer = client
+            .register_structure(load::structure_request(n))
+            .await
+            .map_err(|s| {
+                p.failure(format!(
+                    "RegisterStructure {n}: {:?}: {}",
+                    s.code(),
+                    s.message()
+                ))
+            })?;
+        into.ok.push(
+            answer
+                .into_inner()
+                .structure
+                .context("no structure in the answer")?
+                .id_nat_struct,
+        );
+    }
+    Ok(())
+}
+
+/// Fails unless `service` reports itself not ready because of `dependency`, with a reason
+/// containing `needle`, and gRPC health NOT_SERVING.
+async fn expect_down(
+    p: &Platform,
+    service: Service,
+    dependency: &str,
+    needle: &str,
+) -> Result<String, String> {
+    let status = p
+        .status(service)
+        .await
+        .map_err(|e| format!("{service}: GetStatus: {e:#}"))?;
+    let health = p
+        .health(service)
+        .await
+        .map_err(|e| format!("{service}: health: {e:#}"))?;
+    match dependency_reason(&status, dependency) {
+        Some(reason)
+            if !status.ready && reason.contains(needle) && health == ServingStatus::NotServing =>
+        {
+            Ok(reason)
+        }
+        _ => Err(format!(
+            "{service}: health {health:?}, {}",
+            describe_status(&status)
+        )),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_down_for_a_minute() -> anyhow::Result<()> {
+    let _one_at_a_time = LOCK.lock().await;
+    // Through the gateway: the public path must keep working while NATS is away.
+    let p = Platform::start(Options {
+        gateway: true,
+        ..Options::default()
+    })
+    .await?;
+    let mut registered = Registered::default();
+    register_each(&p, 1..21, &mut registered).await?;
+    wait_complete(&p, 20, Duration::from_secs(30)).await?;
+
+    p.blocking(|p| p.nats().kill())?;
+    let down = Instant::now();
+    for service in [Service::Enrolment, Service::Audit] {
+        let reason = p
+            .eventually(
+                &format!("{service} NOT_SERVING because of nats"),
+                Duration::from_secs(10),
+                || expect_down(&p, service, "nats", "nats: "),
+            )
+            .await?;
+        println!("{service} while NATS is down: {reason}");
+    }
+    // 50 registrations spread over the outage; they only need Postgres.
+    for i in 0..50 {
+        register_each(&p, 21 + i..22 + i, &mut registered).await?;
+        if i % 10 == 9 {
+            for service in [Service::Enrolment, Service::Audit] {
+                if let Err(state) = expect_down(&p, service, "nats", "nats: ").await {
+                    return Err(p.failure(format!("while NATS is down: {state}")));
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let rest = Duration::from_secs(60).saturating_sub(down.elapsed());
+    tokio::time::sleep(rest).await;
+    println!(
+        "NATS was down {:.1} s; starting it",
+        down.elapsed().as_secs_f64()
+    );
+
+    p.blocking(|p| p.nats().start())?;
+    let took = wait_complete(&p, 70, Duration::from_secs(30)).await?;
+    println!(
+        "all 70 events logged {:.1} s after NATS came back",
+        took.as_secs_f64()
+    );
+    println!("{}", replay_summary(&p).await);
+    verify_log(&p, &registered).await?;
+    outbox_pruned(&p, 70).await?;
+    for service in [Service::Enrolment, Service::Audit, Service::Gateway] {
+        p.wait_serving(service, Duration::from_secs(15)).await?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug)]
+enum VaultFault {
+    Seal,
+    Kill,
+}
+
+async fn vault_outage(fault: VaultFault) -> anyhow::Result<()> {
+    let p = Platform::start(Options {
+        own_vault: true,
+        ..Options::default()
+    })
+    .await?;
+    let needle = match fault {
+        VaultFault::Seal => {
+            p.blocking(|p| p.vault().seal())?;
+            "sealed"
+        }
+        VaultFault::Kill => {
+            p.blocking(|p| p.vault().kill())?;
+            "unreachable"
+        }
+    };
+    for service in [Service::Enrolment, Service::Audit] {
+        let reason = p
+            .eventually(
+                &format!("{service} NOT_SERVING: vault {needle}"),
+                Duration::from_secs(15),
+                || expect_down(&p, service, "vault", needle),
+            )
+            .await?;
+        println!("{service} with Vault {fault:?}: {reason}");
+    }
+    let back = Instant::now();
+    match fault {
+        VaultFault::Seal => p.blocking(|p| p.vault().unseal())?,
+        VaultFault::Kill => p.blocking(|p| p.vault().start())?,
+    }
+    for service in [Service::Enrolment, Service::Audit] {
+        p.wait_serving(service, Duration::from_secs(15)).await?;
+        let status = p.status(service).await?;
+        ensure!(status.ready, "{service}: {}", describe_status(&status));
+    }
+    println!(
+        "SERVING again {:.1} s after Vault came back",
+        back.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vault_sealed_then_unsealed() -> anyhow::Result<()> {
+    let _one_at_a_time = LOCK.lock().await;
+    vault_outage(VaultFault::Seal).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vault_down_then_back() -> anyhow::Result<()> {
+    let _one_at_a_time = LOCK.lock().await;
+    vault_outage(VaultFault::Kill).await
+}
+
+/// `count` consecutive ports free on loopback.
+fn free_ports(count: u16) -> u16 {
+    for _ in 0..200 {
+        let base = egide_testkit::free_port();
+        if base.checked_add(count).is_none() {
+            continue;
+        }
+        if (base..base + count).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no {count} consecutive free ports");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn make_run_smoke() -> anyhow::Result<()> {
+    let _one_at_a_time = LOCK.lock().await;
+    let egide = binary(&egide_e2e::bin_dir(), "egide")?;
+    let run_dir = TempDir::new("smoke")?;
+    let vault_port = free_ports(2); // OpenBao's cluster listener takes port + 1
+    let service_base = free_ports(5);
+    let ports = [
+        ("--nats-port", egide_testkit::free_port()),
+        ("--postgres-port", egide_testkit::free_port()),
+        ("--vault-port", vault_port),
+        ("--service-port-base", service_base),
+        ("--gateway-port", egide_testkit::free_port()),
+        ("--gateway-http-port", egide_testkit::free_port()),
+    ];
+    let mut cmd = tokio::process::Command::new(&egide);
+    cmd.arg("--run-dir")
+        .arg(run_dir.path())
+        .args(["dev", "up", "--check"]);
+    for (flag, port) in ports {
+        cmd.arg(flag).arg(port.to_string());
+    }
+    if std::env::var_os("EGIDE_BAO_BIN").is_none() {
+        println!("EGIDE_BAO_BIN is not set: the CLI looks for .tools/venv/bin/bao");
+    }
+    cmd.kill_on_drop(true)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let started = Instant::now();
+    let child = cmd.spawn()?;
+
+    // endpoints.json exists only while the stack is up: `--check` removes it on the way
+    // out. Watch for it meanwhile.
+    let endpoints = run_dir.path().join("endpoints.json");
+    let watcher = tokio::spawn({
+        let endpoints = endpoints.clone();
+        async move {
+            loop {
+                if let Ok(text) = std::fs::read_to_string(&endpoints)
+                    && let Ok(json) = serde_json::from_str::<serde_json::Value>(&text)
+                {
+                    return json;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let output = tokio::time::timeout(Duration::from_secs(180), child.wait_with_output())
+        .await
+        .context("egide dev up --check did not finish within 180 s")??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!(
+        "egide dev up --check: {} in {:.1} s\n{stdout}",
+        output.status,
+        started.elapsed().as_secs_f64()
+    );
+    let logs = || {
+        let mut s = String::new();
+        for name in [
+            "nats",
+            "postgres",
+            "openbao",
+            "enrolment",
+            "audit",
+            "gateway",
+        ] {
+            let path = run_dir.path().join("logs").join(format!("{name}.log"));
+            s.push_str(&format!(
+                "\n----- {name} -----\n{}",
+                egide_e2e::supervise::tail(&path, 2000)
+            ));
+        }
+        s
+    };
+    if !output.status.success() {
+        run_dir.keep();
+        bail!(
+            "exit {}\nstdout:\n{stdout}\nstderr:\n{stderr}{}",
+            output.status,
+            logs()
+        );
+    }
+    ensure!(
+        stdout.contains("Égide is up in"),
+        "no summary in:\n{stdout}\n{stderr}"
+    );
+    ensure!(
+        stdout.contains("--check: the stack came up; stopping it."),
+        "--check did not stop the stack:\n{stdout}"
+    );
+    let seen = if watcher.is_finished() {
+        Some(watcher.await?)
+    } else {
+        watcher.abort();
+        None
+    };
+    let json = seen.context("endpoints.json was never written while the stack was up")?;
+    let gateway_port = ports[4].1;
+    ensure!(
+        json["gateway"]["grpc"] == format!("https://localhost:{gateway_port}"),
+        "endpoints.json: {json}"
+    );
+    for (i, service) in Service::BACKENDS.iter().enumerate() {
+        ensure!(
+            json["services"][service.name()]
+                == format!("http://127.0.0.1:{}", service_base + i as u16),
+            "endpoints.json: {json}"
+        );
+    }
+    ensure!(
+        !endpoints.exists(),
+        "endpoints.json is left behind after the stack stopped"
+    );
+    Ok(())
+}
+
+/// Messages JetStream lost (simulated by deleting them from the stream while audit is
+/// stopped) must come back through gap detection and replay. Ignored: today the replayed
+/// events carry the same `Nats-Msg-Id`, so JetStream drops them as duplicates for the
+/// whole duplicate window (120 s) and the gap stays open until then (measured: 116 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "platform bug: replays within JetStream's duplicate window are dropped as duplicates"]
+async fn stream_loss_within_duplicate_window_is_replayed() -> anyhow::Result<()> {
+    let _one_at_a_time = LOCK.lock().await;
+    let p = Platform::start(Options::default()).await?;
+    p.stop(Service::Audit)?;
+    let mut registered = Registered::default();
+    register_each(&p, 1..101, &mut registered).await?;
+    let js = async_nats::jetstream::new(async_nats::connect(p.nats().url()).await?);
+    let stream = js.get_stream("EGIDE").await?;
+    p.eventually("100 events in JetStream", Duration::from_secs(15), || {
+        let mut stream = stream.clone();
+        async move {
+            match stream.info().await {
+                Ok(i) if i.state.messages == 100 => Ok(()),
+                Ok(i) => Err(format!("{} messages", i.state.messages)),
+                Err(e) => Err(format!("{e:#}")),
+            }
+        }
+    })
+    .await?;
+    for seq in 40..=50 {
+        stream.delete_message(seq).await?;
+    }
+    p.restart(Service::Audit)?;
+    p.wait_serving(Service::Audit, Duration::from_secs(30))
+        .await?;
+    wait_complete(&p, 100, Duration::from_secs(30)).await?;
+    verify_log(&p, &registered).await
+}
