@@ -717,4 +717,3 @@ fn vault_client(addr: &str, token: &str) -> anyhow::Result<VaultClient> {
             .build()?,
     )?)
 }
-

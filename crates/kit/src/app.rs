@@ -247,6 +247,6 @@ pub struct FoundationMigrator;
 
 impl MigratorTrait for FoundationMigrator {
     fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
-        vec![Box::new(crate::outbox::Migration)]
+        crate::outbox::migrations()
     }
 }

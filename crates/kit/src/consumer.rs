@@ -114,7 +114,8 @@ async fn consume<H: Handler>(
                 filter_subject: spec.filter.clone(),
                 ack_policy: AckPolicy::Explicit,
                 deliver_policy: DeliverPolicy::All,
-                ack_wait: Duration::from_secs(30),
+                // A crashed consumer's messages come back this soon; chunks take well under it.
+                ack_wait: Duration::from_secs(10),
                 max_ack_pending: 50_000,
                 ..Default::default()
             },

@@ -37,6 +37,20 @@ pub fn replay_subject(producer: &str) -> String {
     format!("_EGIDE.outbox.{producer}.replay")
 }
 
+/// Core-NATS subject on which a producer announces its highest published sequence.
+pub fn head_subject(producer: &str) -> String {
+    format!("_EGIDE.outbox.{producer}.head")
+}
+
+/// Core-NATS subjects of every producer's head announcements.
+pub const HEAD_SUBJECTS: &str = "_EGIDE.outbox.*.head";
+
+/// How often the relay applies the latest audit watermark.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(1);
+
+/// How often the relay announces its head.
+pub const HEAD_EVERY: Duration = Duration::from_secs(5);
+
 /// Core-NATS subject on which the audit log tells `producer` how far it holds its events.
 pub fn watermark_subject(producer: &str) -> String {
     format!("_EGIDE.audit.watermark.{producer}")
@@ -112,7 +126,13 @@ impl Outbox {
     }
 }
 
-/// The migration creating the outbox tables; list it in the service's migrator.
+/// The kit's migrations (outbox, inbox), in order: put them first in the service's
+/// migrator.
+pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+    vec![Box::new(Migration), Box::new(ReplaysMigration)]
+}
+
+/// The migration creating the outbox tables.
 #[derive(Debug)]
 pub struct Migration;
 
@@ -164,6 +184,47 @@ impl MigrationTrait for Migration {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// Counts how often a row was replayed, so that a replay gets its own `Nats-Msg-Id`:
+/// JetStream would otherwise drop it as a duplicate for its whole duplicate window.
+#[derive(Debug)]
+pub struct ReplaysMigration;
+
+impl MigrationName for ReplaysMigration {
+    fn name(&self) -> &str {
+        "m20261122_000101_egide_outbox_replays"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ReplaysMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "ALTER TABLE egide_outbox ADD COLUMN replays INTEGER NOT NULL DEFAULT 0",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("ALTER TABLE egide_outbox DROP COLUMN replays")
+            .await?;
+        Ok(())
+    }
+}
+
+/// The `Nats-Msg-Id` of a row: the event id, suffixed by the replay count once replayed.
+fn message_id(event_id: Uuid, replays: i32) -> String {
+    if replays == 0 {
+        event_id.to_string()
+    } else {
+        format!("{event_id}:r{replays}")
     }
 }
 
@@ -339,7 +400,7 @@ impl Relay {
             .db
             .query_all(Statement::from_sql_and_values(
                 self.db.get_database_backend(),
-                "SELECT producer_seq, event_id, event_type, envelope FROM egide_outbox
+                "SELECT producer_seq, event_id, event_type, envelope, replays FROM egide_outbox
                  WHERE published_at IS NULL AND producer_seq IS NOT NULL
                  ORDER BY producer_seq LIMIT $1",
                 [BATCH.into()],
@@ -354,10 +415,11 @@ impl Relay {
             let event_id: Uuid = row.try_get("", "event_id")?;
             let event_type: String = row.try_get("", "event_type")?;
             let bytes: Vec<u8> = row.try_get("", "envelope")?;
+            let replays: i32 = row.try_get("", "replays")?;
             let mut envelope = EventEnvelope::decode(bytes.as_slice())?;
             envelope.producer_seq = u64::try_from(seq)?;
             let mut headers = HeaderMap::new();
-            headers.insert("Nats-Msg-Id", event_id.to_string().as_str());
+            headers.insert("Nats-Msg-Id", message_id(event_id, replays).as_str());
             let ack = self
                 .js
                 .publish_with_headers(event_type, headers, envelope.encode_to_vec().into())
@@ -394,10 +456,11 @@ impl Relay {
         }
     }
 
-    /// Answers replay requests and applies audit watermarks.
+    /// Answers replay requests, applies the latest audit watermark (at most once per
+    /// [`PRUNE_EVERY`]) and announces the producer's head every [`HEAD_EVERY`].
     async fn serve_control(self: Arc<Self>, shutdown: CancellationToken) {
         let producer = self.outbox.producer;
-        let (replays, watermarks) = match (
+        let (mut replays, mut watermarks) = match (
             self.nats.subscribe(replay_subject(producer)).await,
             self.nats.subscribe(watermark_subject(producer)).await,
         ) {
@@ -407,8 +470,9 @@ impl Relay {
                 return;
             }
         };
-        let mut replays = replays;
-        let mut watermarks = watermarks;
+        let mut latest_watermark: Option<i64> = None;
+        let mut prune_tick = tokio::time::interval(PRUNE_EVERY);
+        let mut head_tick = tokio::time::interval(HEAD_EVERY);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -425,14 +489,52 @@ impl Relay {
                     }
                 }
                 Some(msg) = watermarks.next() => {
-                    if let Some(seq) = std::str::from_utf8(&msg.payload).ok().and_then(|s| s.trim().parse::<i64>().ok())
+                    // Only remembered here: pruning after every consumer chunk would cost
+                    // the database more than publishing does.
+                    if let Some(seq) = std::str::from_utf8(&msg.payload).ok().and_then(|s| s.trim().parse::<i64>().ok()) {
+                        latest_watermark = Some(latest_watermark.map_or(seq, |w| w.max(seq)));
+                    }
+                }
+                _ = prune_tick.tick() => {
+                    if let Some(seq) = latest_watermark.take()
                         && let Err(error) = self.prune(seq).await
                     {
                         tracing::warn!(%error, "outbox prune failed");
+                        latest_watermark = Some(seq);
+                    }
+                }
+                _ = head_tick.tick() => {
+                    if let Err(error) = self.announce_head().await {
+                        tracing::debug!(%error, "head not announced");
                     }
                 }
             }
         }
+    }
+
+    /// Tells the audit log the highest sequence published more than [`HEAD_EVERY`] ago, so
+    /// that it notices events lost at the very end of the stream (no later event would
+    /// reveal that gap).
+    async fn announce_head(&self) -> anyhow::Result<()> {
+        let row = self
+            .db
+            .query_one(Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                "SELECT COALESCE(MAX(producer_seq), 0) AS head FROM egide_outbox
+                 WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => $1)",
+                [HEAD_EVERY.as_secs_f64().into()],
+            ))
+            .await?;
+        let head: i64 = match row {
+            Some(r) => r.try_get("", "head")?,
+            None => 0,
+        };
+        if head > 0 {
+            self.nats
+                .publish(head_subject(self.outbox.producer), head.to_string().into())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Marks rows `from..=to` unpublished so that the next round publishes them again.
@@ -443,8 +545,8 @@ impl Relay {
             .db
             .execute(Statement::from_sql_and_values(
                 self.db.get_database_backend(),
-                "UPDATE egide_outbox SET published_at = NULL
-                 WHERE producer_seq BETWEEN $1 AND $2",
+                "UPDATE egide_outbox SET published_at = NULL, replays = replays + 1
+                 WHERE producer_seq BETWEEN $1 AND $2 AND published_at IS NOT NULL",
                 [from.into(), to.into()],
             ))
             .await?;

@@ -240,13 +240,25 @@ fn client(addr: &str, token: &str) -> Result<VaultClient, VaultError> {
 }
 
 /// A one-line description of a client error, without response bodies.
-fn short(error: &dyn std::fmt::Display) -> String {
-    let s = error.to_string();
-    s.lines()
+fn short(error: &(dyn std::error::Error + 'static)) -> String {
+    // vaultrs' own message is generic ("An error occurred with the request"): the cause
+    // chain says what failed (connection refused, timeout…).
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts
+        .join(": ")
+        .lines()
         .next()
         .unwrap_or_default()
         .chars()
-        .take(160)
+        .take(200)
         .collect()
 }
 

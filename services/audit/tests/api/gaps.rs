@@ -96,10 +96,14 @@ async fn a_lasting_gap_makes_the_log_ask_its_producer_for_a_replay() {
         gap_seen.elapsed(),
         egide_audit::gaps::GAP_GRACE
     );
-    assert_eq!(std::str::from_utf8(&request.payload).unwrap(), "3 4");
+    assert_eq!(
+        std::str::from_utf8(&request.payload).unwrap(),
+        "3 3",
+        "only the missing range is asked for"
+    );
     // Answer as a producer's relay does (rows found), then republish the missing event.
     let reply = request.reply.expect("a request expects an answer");
-    app.nats_client.publish(reply, "2".into()).await.unwrap();
+    app.nats_client.publish(reply, "1".into()).await.unwrap();
     app.publish(&missing).await;
 
     let state = app.wait_for_producer("test", 4).await;

@@ -10,9 +10,8 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(egide_kit::outbox::Migration),
-            Box::new(m20261122_000002_structures::Migration),
-        ]
+        let mut migrations = egide_kit::outbox::migrations();
+        migrations.push(Box::new(m20261122_000002_structures::Migration));
+        migrations
     }
 }
