@@ -60,7 +60,9 @@ impl Gateway {
             checks.push(("vault".into(), vault.readiness_check()));
         }
         let readiness = Readiness::new(checks);
-        let router = Arc::new(proxy::Router::new(&config, backends, readiness.clone()).await?);
+        let router = Arc::new(
+            proxy::Router::new(&config, backends, readiness.clone(), shutdown.clone()).await?,
+        );
 
         let grpc = TcpListener::bind(config.grpc.listen).await?;
         let http = TcpListener::bind(config.http.listen).await?;

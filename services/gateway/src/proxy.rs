@@ -51,6 +51,7 @@ impl Router {
         config: &GatewayConfig,
         backends: Vec<(String, Channel)>,
         readiness: Readiness,
+        shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
         let (reporter, health) = tonic_health::server::health_reporter();
         reporter
@@ -71,7 +72,10 @@ impl Router {
                         tonic_health::ServingStatus::NotServing
                     };
                     reporter.set_service_status("", status).await;
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
                 }
             }
         });
