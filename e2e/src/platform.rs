@@ -24,7 +24,9 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::supervise::{self, Spec, Supervised};
+use egide_testkit::{ServerSpec, Supervised};
+
+use crate::supervise::{self, os_envs};
 
 /// An Égide process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -207,7 +209,7 @@ impl Drop for TempDir {
 
 #[derive(Debug)]
 struct Proc {
-    spec: Spec,
+    spec: ServerSpec,
     port: u16,
     http_port: Option<u16>,
     database_url: Option<String>,
@@ -291,11 +293,16 @@ impl Platform {
             procs.insert(
                 service,
                 Proc {
-                    spec: Spec {
+                    spec: ServerSpec {
+                        name: service.name(),
                         program: binary(&bin_dir, &format!("egide-{service}"))?,
                         args: Vec::new(),
-                        envs,
+                        envs: os_envs(envs),
+                        env_remove: Vec::new(),
+                        cwd: dir.path().to_path_buf(),
                         log: dir.path().join(format!("{service}.log")),
+                        lock: dir.path().join("supervisors.lock"),
+                        stop_signal: "TERM",
                         grace_secs: 10,
                     },
                     port,
@@ -361,11 +368,16 @@ impl Platform {
             procs.insert(
                 Service::Gateway,
                 Proc {
-                    spec: Spec {
+                    spec: ServerSpec {
+                        name: "gateway",
                         program: binary(&bin_dir, "egide-gateway")?,
                         args: Vec::new(),
-                        envs,
+                        envs: os_envs(envs),
+                        env_remove: Vec::new(),
+                        cwd: dir.path().to_path_buf(),
                         log: dir.path().join("gateway.log"),
+                        lock: dir.path().join("supervisors.lock"),
+                        stop_signal: "TERM",
                         grace_secs: 10,
                     },
                     port,
@@ -470,7 +482,7 @@ impl Platform {
     pub fn kill9(&self, service: Service) -> anyhow::Result<()> {
         let running = self.lock().get_mut(&service).and_then(|p| p.running.take());
         match running {
-            Some(r) => r.kill9(),
+            Some(r) => r.kill(),
             None => Ok(()),
         }
     }
@@ -479,7 +491,7 @@ impl Platform {
     pub fn stop(&self, service: Service) -> anyhow::Result<()> {
         let running = self.lock().get_mut(&service).and_then(|p| p.running.take());
         match running {
-            Some(r) => r.stop(),
+            Some(r) => r.shutdown(),
             None => Ok(()),
         }
     }
@@ -499,7 +511,7 @@ impl Platform {
             return Ok(());
         }
         if let Some(dead) = proc.running.take() {
-            let _ = dead.stop();
+            let _ = dead.shutdown();
         }
         proc.running = Some(Supervised::spawn(&proc.spec)?);
         proc.started_at = Instant::now();
@@ -727,7 +739,7 @@ impl Drop for Platform {
         // The gateway first, then the others: kill -9, nothing to wait for.
         for (_, proc) in procs.into_iter().rev() {
             if let Some(r) = proc.running {
-                let _ = r.kill9();
+                let _ = r.kill();
             }
         }
     }

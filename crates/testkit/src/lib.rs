@@ -65,6 +65,10 @@ mod http;
 mod nats;
 mod postgres;
 mod process;
+
+/// Any program under the same supervision as the components (dies with the test
+/// process), for harnesses that start our own service binaries.
+pub use process::{ServerSpec, Supervised, log_tail};
 mod vault;
 
 use std::net::TcpListener;

@@ -57,7 +57,7 @@ exec flock -x -w 60 "$1" rm -rf -- "$2"
 
 /// Everything needed to (re)start one server process under a supervisor.
 #[derive(Debug, Clone)]
-pub(crate) struct ServerSpec {
+pub struct ServerSpec {
     /// Human name used in messages (`nats-server`, `postgres`, `bao`).
     pub name: &'static str,
     /// Executable, possibly a wrapper such as `setpriv`.
@@ -82,7 +82,7 @@ pub(crate) struct ServerSpec {
 
 /// A server process running under an `sh` supervisor.
 #[derive(Debug)]
-pub(crate) struct Supervised {
+pub struct Supervised {
     name: &'static str,
     child: Child,
     stdin: Option<ChildStdin>,
@@ -95,7 +95,7 @@ pub(crate) struct Supervised {
 
 impl Supervised {
     /// Starts the supervisor and returns once it has reported the server pid.
-    pub(crate) fn spawn(spec: &ServerSpec) -> Result<Self> {
+    pub fn spawn(spec: &ServerSpec) -> Result<Self> {
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -174,34 +174,34 @@ impl Supervised {
     }
 
     /// Pid of the real server process (not of the supervisor).
-    pub(crate) fn pid(&self) -> u32 {
+    pub fn pid(&self) -> u32 {
         self.pid
     }
 
     /// Whether the server process still runs (zombies count as dead).
-    pub(crate) fn is_alive(&self) -> bool {
+    pub fn is_alive(&self) -> bool {
         pid_alive(self.pid)
     }
 
     /// Log output written since this process was started (last 4 KiB).
-    pub(crate) fn log_since_start(&self) -> String {
+    pub fn log_since_start(&self) -> String {
         log_tail(&self.log, self.log_offset)
     }
 
     /// Full log text written since this process was started.
-    pub(crate) fn log_text_since_start(&self) -> String {
+    pub fn log_text_since_start(&self) -> String {
         read_from(&self.log, self.log_offset)
     }
 
     /// Graceful stop: closes the supervisor pipe (it sends the stop signal,
     /// then `SIGKILL` after the grace period) and waits for the supervisor.
-    pub(crate) fn shutdown(mut self) -> Result<()> {
+    pub fn shutdown(mut self) -> Result<()> {
         self.finish()
     }
 
     /// Hard kill: freezes the server, `SIGKILL`s it with all its descendants
     /// (e.g. postgres backends), waits until they are gone, then reaps.
-    pub(crate) fn kill(mut self) -> Result<()> {
+    pub fn kill(mut self) -> Result<()> {
         if self.is_alive() {
             let _ = signal(&[self.pid], "STOP");
             let mut pids = vec![self.pid];
@@ -432,7 +432,7 @@ pub(crate) fn read_from(path: &Path, offset: u64) -> String {
 }
 
 /// The last 4 KiB of `path` written after byte `offset`.
-pub(crate) fn log_tail(path: &Path, offset: u64) -> String {
+pub fn log_tail(path: &Path, offset: u64) -> String {
     const MAX: usize = 4096;
     let text = read_from(path, offset);
     if text.len() <= MAX {
