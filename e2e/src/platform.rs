@@ -19,7 +19,7 @@ use egide_proto::{
     enrolment::v1::enrolment_service_client::EnrolmentServiceClient,
 };
 use egide_testkit::{Nats, Postgres, Vault};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -353,16 +353,11 @@ impl Platform {
                     url.clone(),
                 ));
             }
-            let ca = std::fs::read_to_string(&tls.ca_file)?;
-            let channel = Endpoint::from_shared(format!("https://localhost:{port}"))?
-                .tls_config(
-                    ClientTlsConfig::new()
-                        .ca_certificate(Certificate::from_pem(ca))
-                        .domain_name("localhost"),
-                )?
-                .connect_timeout(Duration::from_secs(3))
-                .timeout(Duration::from_secs(30))
-                .connect_lazy();
+            let channel = egide_gateway::dev_tls::client_endpoint(
+                &format!("https://localhost:{port}"),
+                &tls.ca_file,
+            )?
+            .connect_lazy();
             channels.insert(Service::Gateway, channel.clone());
             gateway_channel = Some(channel);
             procs.insert(
@@ -597,15 +592,7 @@ impl Platform {
         (0..n.max(1))
             .map(|_| {
                 let channel = if tls {
-                    let ca = std::fs::read_to_string(self.dir().join("tls/ca.pem"))?;
-                    Endpoint::from_shared(url.clone())?
-                        .tls_config(
-                            ClientTlsConfig::new()
-                                .ca_certificate(Certificate::from_pem(ca))
-                                .domain_name("localhost"),
-                        )?
-                        .connect_timeout(Duration::from_secs(3))
-                        .timeout(Duration::from_secs(30))
+                    egide_gateway::dev_tls::client_endpoint(&url, &self.dir().join("tls/ca.pem"))?
                         .connect_lazy()
                 } else {
                     direct_channel(&url)?

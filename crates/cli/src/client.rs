@@ -15,7 +15,7 @@ use egide_proto::{
         enrolment_service_client::EnrolmentServiceClient, register_structure_request, structure,
     },
 };
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::endpoints::Endpoints;
 
@@ -63,19 +63,14 @@ pub enum AuditCommand {
 /// A channel to the gateway, trusting the dev CA.
 async fn gateway(run_dir: &Path) -> anyhow::Result<Channel> {
     let endpoints = Endpoints::read(run_dir)?;
-    let ca = std::fs::read_to_string(&endpoints.gateway.ca_file)
-        .with_context(|| endpoints.gateway.ca_file.clone())?;
-    let channel = Endpoint::from_shared(endpoints.gateway.grpc.clone())?
-        .tls_config(
-            ClientTlsConfig::new()
-                .ca_certificate(Certificate::from_pem(ca))
-                .domain_name("localhost"),
-        )?
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(15))
-        .connect()
-        .await
-        .with_context(|| format!("gateway {}", endpoints.gateway.grpc))?;
+    let channel = egide_gateway::dev_tls::client_endpoint(
+        &endpoints.gateway.grpc,
+        Path::new(&endpoints.gateway.ca_file),
+    )?
+    .timeout(Duration::from_secs(15))
+    .connect()
+    .await
+    .with_context(|| format!("gateway {}", endpoints.gateway.grpc))?;
     Ok(channel)
 }
 

@@ -556,19 +556,24 @@ impl Postgres {
         bail!("postgres not ready within 30 s")
     }
 
+    /// A client program of the cluster, connected as `postgres` over loopback TCP.
+    fn client(&self, program: &str) -> Command {
+        let mut c = Command::new(self.bin.join(program));
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+        ]);
+        c
+    }
+
     async fn ensure_database(&self, name: &str) -> anyhow::Result<()> {
-        let out = Command::new(self.bin.join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-tAc",
-            ])
+        let out = self
+            .client("psql")
+            .args(["-d", "postgres", "-tAc"])
             .arg(format!(
                 "SELECT 1 FROM pg_database WHERE datname = '{name}'"
             ))
@@ -577,18 +582,7 @@ impl Postgres {
         if String::from_utf8_lossy(&out.stdout).trim() == "1" {
             return Ok(());
         }
-        let out = Command::new(self.bin.join("createdb"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                name,
-            ])
-            .output()
-            .await?;
+        let out = self.client("createdb").arg(name).output().await?;
         if !out.status.success() {
             bail!("createdb {name}: {}", String::from_utf8_lossy(&out.stderr));
         }

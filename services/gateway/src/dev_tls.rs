@@ -68,3 +68,19 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
         .open(path)?;
     f.write_all(data)
 }
+
+/// A client endpoint for a gateway at `url` (`https://localhost:port`) that trusts only the
+/// CA in `ca_file`, with the deadlines the CLI and the test harnesses use.
+pub fn client_endpoint(url: &str, ca_file: &Path) -> anyhow::Result<tonic::transport::Endpoint> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+    let ca = std::fs::read_to_string(ca_file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", ca_file.display()))?;
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .tls_config(
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(ca))
+                .domain_name("localhost"),
+        )?
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .timeout(std::time::Duration::from_secs(30)))
+}

@@ -11,7 +11,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::proxy::Router;
+use crate::proxy::{Counters, Router};
 
 /// Serves until `shutdown`.
 pub async fn serve(
@@ -63,42 +63,30 @@ fn answer(router: &Router, req: &Request<Incoming>) -> Response<Full<Bytes>> {
 }
 
 fn metrics(router: &Router) -> String {
+    type Value = fn(&Counters) -> String;
+    let per_route: [(&str, &str, Value); 3] = [
+        (
+            "egide_gateway_requests_total",
+            "gRPC calls routed, by route.",
+            |c| c.requests.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "egide_gateway_failures_total",
+            "Calls answered with an error status in headers (refused, timed out, unreachable or failed fast).",
+            |c| c.failures.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "egide_gateway_request_seconds_total",
+            "Time until response headers, summed.",
+            |c| format!("{:.6}", c.micros.load(Ordering::Relaxed) as f64 / 1e6),
+        ),
+    ];
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP egide_gateway_requests_total gRPC calls routed, by route."
-    );
-    let _ = writeln!(out, "# TYPE egide_gateway_requests_total counter");
-    for (route, c) in &router.counters {
-        let _ = writeln!(
-            out,
-            "egide_gateway_requests_total{{route=\"{route}\"}} {}",
-            c.requests.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP egide_gateway_failures_total Calls answered with an error status in headers (refused, timed out, unreachable or failed fast)."
-    );
-    let _ = writeln!(out, "# TYPE egide_gateway_failures_total counter");
-    for (route, c) in &router.counters {
-        let _ = writeln!(
-            out,
-            "egide_gateway_failures_total{{route=\"{route}\"}} {}",
-            c.failures.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP egide_gateway_request_seconds_total Time until response headers, summed."
-    );
-    let _ = writeln!(out, "# TYPE egide_gateway_request_seconds_total counter");
-    for (route, c) in &router.counters {
-        let _ = writeln!(
-            out,
-            "egide_gateway_request_seconds_total{{route=\"{route}\"}} {:.6}",
-            c.micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
+    for (name, help, value) in per_route {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (route, c) in &router.counters {
+            let _ = writeln!(out, "{name}{{route=\"{route}\"}} {}", value(c));
+        }
     }
     let ready = u8::from(router.readiness.is_ready());
     let _ = writeln!(

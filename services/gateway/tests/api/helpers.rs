@@ -14,7 +14,7 @@ use egide_proto::{
 use egide_testkit::Nats;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -113,19 +113,14 @@ pub async fn spawn_gateway(
     let gateway = Gateway::start(config, shutdown.clone())
         .await
         .expect("gateway starts");
-    let ca = std::fs::read(&tls.ca_file).expect("CA certificate");
-    let channel =
-        Endpoint::from_shared(format!("https://127.0.0.1:{}", gateway.grpc_addr().port()))
-            .expect("endpoint")
-            .tls_config(
-                ClientTlsConfig::new()
-                    .ca_certificate(Certificate::from_pem(ca))
-                    .domain_name("localhost"),
-            )
-            .expect("TLS configuration")
-            .connect()
-            .await
-            .expect("TLS connection to the gateway");
+    let channel = egide_gateway::dev_tls::client_endpoint(
+        &format!("https://127.0.0.1:{}", gateway.grpc_addr().port()),
+        &tls.ca_file,
+    )
+    .expect("gateway endpoint")
+    .connect()
+    .await
+    .expect("TLS connection to the gateway");
     TestApp {
         http_addr: gateway.http_addr(),
         enrolment: EnrolmentServiceClient::new(channel.clone()),
