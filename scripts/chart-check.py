@@ -5,15 +5,25 @@
    libhelm_c, the Helm v4 Go SDK compiled into a shared library shipped inside
    the wheel: real Helm template semantics (sprig, include, required, fail,
    values.schema.json), nothing to install but the wheel.
-2. Renders several value sets: chart defaults, tilt/values-dev.yaml and two
+2. Renders several value sets: chart defaults, tilt/values-dev.yaml and three
    inline variants (hardened: approle, composed DB URLs, restricted network
-   peers; minimal: PDB/NetworkPolicy/ServiceAccount creation disabled).
+   peers; minimal: PDB/NetworkPolicy/ServiceAccount creation disabled;
+   enrolment: proofing providers, SMTP relay and every enrolment setting
+   changed), and checks that a few invalid value sets are refused (closed
+   schema, retention cap, duplicate provider key, ...).
 3. Validates every rendered manifest with kubernetes-validate in strict mode
    (unknown fields rejected) against the JSON schemas of one Kubernetes
    version, shipped offline inside that package.
 4. Asserts project policy: hardened securityContext, probes, resources, a
    Service and PodDisruptionBudget per Deployment, a default-deny
    NetworkPolicy, secrets only through secretKeyRef, EGIDE_<SERVICE>__ env names.
+5. Checks service settings files: a ConfigMap `<service>.toml` mounted
+   read-only where EGIDE_CONFIG points, with the pod's checksum/config
+   annotation equal to its sha256; it parses as TOML (tomllib) and holds
+   exactly the sections/keys of the service's config structs (parsed from
+   services/enrolment/src/config.rs: a key the service does not know would stop
+   it at start-up), with the values of the value set; values.yaml defaults
+   equal the code's defaults; enrolment's NetworkPolicy allows the SMTP relay.
 
 Exit status 0 when everything passes, 1 on any failure (with a report).
 Usage: python scripts/chart-check.py [--kube-version 1.30] [--chart helm/egide] [-v]
@@ -22,6 +32,11 @@ Usage: python scripts/chart-check.py [--kube-version 1.30] [--chart helm/egide] 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import json
+import os
+import posixpath
 import re
 import sys
 from dataclasses import dataclass, field
@@ -36,6 +51,10 @@ try:
     from kubernetes_validate.utils import all_versions
 except ImportError as exc:  # pragma: no cover - environment problem
     sys.exit(f"chart-check: missing dependency ({exc}); run: pip install -r scripts/chart-requirements.txt")
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    sys.exit("chart-check: needs Python >= 3.11 (tomllib) to check the services' TOML settings files")
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ["gateway", "enrolment", "auth", "certval", "billing", "audit"]
@@ -44,6 +63,31 @@ UID = 65532
 # Env vars that carry secrets and therefore must never hold a literal value
 # (a `$(VAR)` reference to a secret-backed variable is accepted).
 SECRET_ENV_SUFFIXES = ("__DATABASE__URL", "__VAULT__AUTH__SECRET_ID", "__VAULT__AUTH__TOKEN")
+# Env vars outside the EGIDE_<SERVICE>__ convention that the chart may set.
+EXTRA_ENV = {"EGIDE_DATABASE_PASSWORD", "EGIDE_CONFIG"}
+
+# Services with a TOML settings file: the Rust source of their config structs and
+# the root struct whose (non-flattened) fields are the file's sections.
+CONFIG_SOURCES = {"enrolment": ("services/enrolment/src/config.rs", "EnrolmentConfig")}
+# Struct fields the chart deliberately leaves out: (struct, field) -> why.
+CONFIG_NOT_IN_CHART = {
+    ("ProviderSettings", "public_key_file"): "the chart passes provider keys inline (public_key_pem)",
+}
+# values.yaml defaults that deliberately differ from the code's: (service, section, key) -> why.
+DEFAULTS_DIFFER = {
+    ("enrolment", "mail", "smtp_url"): "the code defaults to a loopback relay; the chart to a relay Service",
+}
+
+# Test keys (public halves only) for the enrolment value set.
+ED25519_PEM = """-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAL/uUk3Pgmr+/zllkcsoToYyYQ5PbZBB9vv7TFtE5OcE=
+-----END PUBLIC KEY-----
+"""
+P256_PEM = """-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE0iFE1xSVrjYX27xbruURhiJb301c
+fvn77RnVcqKURpLEOJaqRhCegb5i89y8QAKVRzLsXnpDajcnlE3/sD0jkg==
+-----END PUBLIC KEY-----
+"""
 
 
 @dataclass
@@ -102,13 +146,65 @@ def value_sets() -> list[ValueSet]:
         "audit": {"enabled": False},
         "gateway": gateway_minimal,
     }, release="minimal", expect_pdb=False, expect_netpol=False, expect_serviceaccounts=False))
+    sets.append(ValueSet("enrolment", {
+        "enrolment": enrolment_settings(),
+        "networkPolicy": {"egress": {"smtp": {"to": [
+            {"ipBlock": {"cidr": "10.0.5.25/32"}},
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mail"}},
+             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "postfix"}}},
+        ]}}},
+    }, release="enrol"))
     return sets
+
+
+def enrolment_settings() -> dict[str, Any]:
+    """Every enrolment setting away from its default: strings that need TOML escaping,
+    an integer Helm would print as 2.592e+06, a whole-number float, three providers
+    (two key ids of one issuer, Ed25519 and P-256 keys)."""
+    return {
+        "mail": {"host": "postfix.mail.svc.cluster.local", "port": 2525,
+                 "from": 'Égide "Santé" <no-reply@egide.example.org>',
+                 "smsGatewayDomain": "sms.operator.example", "maxAttempts": 7},
+        "proofing": {
+            "audience": "urn:egide:enrolment", "maxAgeSecs": 120, "maxSkewSecs": 30, "minLevel": "high",
+            "evidenceRetentionDays": 30, "purgeEverySecs": 1800,
+            "providers": [
+                {"issuer": "https://proofing.example.org", "kid": "2025-01", "publicKeyPem": ED25519_PEM},
+                {"issuer": "https://proofing.example.org", "kid": "2025-07", "publicKeyPem": P256_PEM},
+                {"issuer": "https://idnum.example.fr", "kid": "main", "publicKeyPem": ED25519_PEM},
+            ],
+        },
+        "wallet": {"pendingTtlSecs": 7200, "maxDevices": 5, "maxFailedStarts": 3,
+                   "failedStartWindowSecs": 2_592_000, "deviceChallengeTtlSecs": 120},
+        "codes": {"digits": 8, "ttlSecs": 300, "maxAttempts": 3, "maxSends": 5},
+        "directory": {"maxDeactivationRatio": 1, "rppsTestPrefixes": ["99", "100"]},
+    }
+
+
+def rejected_value_sets() -> list[tuple[str, dict[str, Any], str]]:
+    """Value sets the chart must refuse: (name, values, text expected in the error)."""
+    provider = {"issuer": "https://proofing.example.org", "kid": "k1", "publicKeyPem": ED25519_PEM}
+    return [
+        ("unknown mail key", {"enrolment": {"mail": {"tls": True}}}, "tls"),
+        ("retention > 3 months", {"enrolment": {"proofing": {"evidenceRetentionDays": 120}}},
+         "evidenceRetentionDays"),
+        ("min level", {"enrolment": {"proofing": {"minLevel": "low"}}}, "minLevel"),
+        ("private key", {"enrolment": {"proofing": {"providers": [
+            {**provider, "publicKeyPem": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}]}}},
+         "publicKeyPem"),
+        ("duplicate provider", {"enrolment": {"proofing": {"providers": [provider, provider]}}}, "listed twice"),
+        ("smtp host", {"enrolment": {"mail": {"host": "smtp://relay:25"}}}, "host"),
+        ("code digits", {"enrolment": {"codes": {"digits": 20}}}, "digits"),
+        ("rpps prefix", {"enrolment": {"directory": {"rppsTestPrefixes": ["99A"]}}}, "rppsTestPrefixes"),
+        ("smtp peers", {"networkPolicy": {"egress": {"smtp": {"cidrs": ["10.0.0.0/8"]}}}}, "cidrs"),
+    ]
 
 
 # --------------------------------------------------------------------------- rendering
 
-def render(chart_dir: Path, vs: ValueSet, kube_version: str) -> tuple[list[tuple[str, dict]], list[str]]:
-    """Lint + render one value set; returns ([(template, manifest)], errors)."""
+def render(chart_dir: Path, vs: ValueSet, kube_version: str
+           ) -> tuple[list[tuple[str, dict]], list[str], dict[str, Any]]:
+    """Lint + render one value set; returns ([(template, manifest)], errors, merged values)."""
     errors: list[str] = []
     report = helm.lint(str(chart_dir), vs.values, strict=True, namespace=vs.namespace,
                        kube_version=f"v{kube_version}.0")
@@ -121,10 +217,11 @@ def render(chart_dir: Path, vs: ValueSet, kube_version: str) -> tuple[list[tuple
     docs: list[tuple[str, dict]] = []
     with helm.Chart.load(str(chart_dir)) as chart:
         try:
-            chart.validate_schema(chart.merge_values(vs.values))
+            merged = chart.merge_values(vs.values)
+            chart.validate_schema(merged)
             rendered = chart.render(vs.values, name=vs.release, namespace=vs.namespace, is_install=True)
         except helm.HelmError as exc:
-            return [], errors + [f"render: {exc}"]
+            return [], errors + [f"render: {exc}"], {}
     for template, text in sorted(rendered.items()):
         if not template.endswith((".yaml", ".yml")):
             continue  # NOTES.txt
@@ -134,7 +231,7 @@ def render(chart_dir: Path, vs: ValueSet, kube_version: str) -> tuple[list[tuple
                     docs.append((template, doc))
         except yaml.YAMLError as exc:
             errors.append(f"{template}: invalid YAML: {exc}")
-    return docs, errors
+    return docs, errors, merged
 
 
 def validate(docs: list[tuple[str, dict]], kube_version: str) -> list[str]:
@@ -197,7 +294,7 @@ def check_container(ident: str, c: dict, pod: dict, component: str, vs: ValueSet
     prefix = f"EGIDE_{component.upper()}__"
     for env in c.get("env") or []:
         name = env.get("name", "")
-        if not name.startswith(prefix) and name != "EGIDE_DATABASE_PASSWORD":
+        if not name.startswith(prefix) and name not in EXTRA_ENV:
             rule("env", False, f"env {name} does not follow {prefix}<SECTION>__<FIELD>")
         if name.endswith(SECRET_ENV_SUFFIXES) or name == "EGIDE_DATABASE_PASSWORD":
             literal = env.get("value")
@@ -268,6 +365,269 @@ def check_policy(docs: list[tuple[str, dict]], vs: ValueSet) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- settings files
+
+@dataclass
+class RustConfig:
+    """What the service's config structs accept: section -> field -> default (None: not
+    evaluated), and the fields of list-of-table items (e.g. proofing.providers)."""
+    sections: dict[str, dict[str, Any]]
+    items: dict[tuple[str, str], set[str]]
+    unevaluated: list[str]
+
+
+_UNEVALUATED = object()
+
+
+def _rust_default(expr: str) -> Any:
+    """The value of a simple Rust default expression, or _UNEVALUATED."""
+    expr = expr.strip()
+    m = re.fullmatch(r'("(?:[^"\\]|\\.)*")\s*\.(?:into|to_owned|to_string)\(\)', expr) \
+        or re.fullmatch(r'String::from\(\s*("(?:[^"\\]|\\.)*")\s*\)', expr)
+    if m:
+        return json.loads(m.group(1))
+    if re.fullmatch(r"Vec::new\(\)|vec!\[\s*\]", expr):
+        return []
+    if re.fullmatch(r"[0-9][0-9_]*(\.[0-9_]+)?(\s*[*+]\s*[0-9][0-9_]*(\.[0-9_]+)?)*", expr):
+        # sums of products of literals, e.g. `24 * 3600`, `0.05`
+        total: float = 0
+        for term in expr.replace("_", "").split("+"):
+            product: float = 1
+            for factor in term.split("*"):
+                product *= float(factor) if "." in factor else int(factor)
+            total += product
+        return total
+    return _UNEVALUATED
+
+
+def parse_rust_config(path: Path, root: str) -> tuple[RustConfig | None, list[str]]:
+    """Sections, fields and defaults of the serde config structs in `path`."""
+    try:
+        src = path.read_text()
+    except OSError as exc:
+        return None, [f"{path}: {exc}"]
+    structs: dict[str, list[tuple[str, str]]] = {}
+    for m in re.finditer(r"^pub struct (\w+) \{\n(.*?)^\}", src, flags=re.M | re.S):
+        body = re.sub(r"^\s*///.*\n", "", m.group(2), flags=re.M)
+        fields = []
+        for f in re.finditer(r"((?:^\s*#\[[^\n]*\]\n)*)^\s*pub (\w+): ([^,\n]+),", body, flags=re.M):
+            if "rename" in f.group(1):
+                return None, [f"{path}: {m.group(1)}.{f.group(2)}: serde rename not understood by chart-check"]
+            if "flatten" not in f.group(1):
+                fields.append((f.group(2), f.group(3).strip()))
+        structs[m.group(1)] = fields
+    defaults: dict[str, dict[str, str]] = {}
+    for m in re.finditer(r"^impl Default for (\w+) \{.*?\bSelf \{\n(.*?)^\s{8}\}", src, flags=re.M | re.S):
+        defaults[m.group(1)] = dict(re.findall(r"^\s*(\w+): (.+),\s*$", m.group(2), flags=re.M))
+    if root not in structs:
+        return None, [f"{path}: struct {root} not found"]
+    cfg = RustConfig({}, {}, [])
+    for section, ty in structs[root]:
+        if ty not in structs:
+            return None, [f"{path}: {root}.{section}: struct {ty} not found"]
+        fields: dict[str, Any] = {}
+        for name, fty in structs[ty]:
+            if (ty, name) in CONFIG_NOT_IN_CHART:
+                continue
+            default = _rust_default(defaults.get(ty, {}).get(name, ""))
+            if default is _UNEVALUATED:
+                cfg.unevaluated.append(f"{section}.{name}")
+                default = None
+            fields[name] = default
+            item = re.fullmatch(r"Vec<(\w+)>", fty)
+            if item and item.group(1) in structs:
+                cfg.items[(section, name)] = {n for n, _ in structs[item.group(1)]
+                                              if (item.group(1), n) not in CONFIG_NOT_IN_CHART}
+        cfg.sections[section] = fields
+    return cfg, []
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"([A-Z])", r"_\1", name).lower()
+
+
+def expected_settings(service: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The settings file a service's values must produce (camelCase -> snake_case;
+    enrolment's mail.host/port -> smtp_url)."""
+    svc = values.get(service) or {}
+    out: dict[str, Any] = {}
+    for section in ("mail", "proofing", "wallet", "codes", "directory"):
+        node = svc.get(section)
+        if not isinstance(node, dict):
+            continue
+        sec: dict[str, Any] = {}
+        for key, value in node.items():
+            if isinstance(value, list):
+                value = [{_snake(k): v for k, v in item.items()} if isinstance(item, dict) else item
+                         for item in value]
+            sec[_snake(key)] = value
+        if section == "mail":
+            sec["smtp_url"] = f"smtp://{sec.pop('host')}:{int(sec.pop('port'))}"
+        out[section] = sec
+    return out
+
+
+def _diff(got: Any, want: Any, path: str = "") -> list[str]:
+    """Where `got` differs from `want` (TOML integers/floats and Helm's float64 numbers compare equal)."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        out = [f"{path}.{k}".lstrip(".") + ": unexpected" for k in got.keys() - want.keys()]
+        out += [f"{path}.{k}".lstrip(".") + ": missing" for k in want.keys() - got.keys()]
+        for k in got.keys() & want.keys():
+            out += _diff(got[k], want[k], f"{path}.{k}")
+        return sorted(out)
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [d for i, (x, y) in enumerate(zip(got, want)) for d in _diff(x, y, f"{path}[{i}]")]
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (got, want))
+    if (float(got) == float(want)) if numbers else (got == want):
+        return []
+    return [f"{path.lstrip('.')}: {got!r}, expected {want!r}"]
+
+
+def _same(a: Any, b: Any) -> bool:
+    return not _diff(a, b)
+
+
+def check_settings_files(docs: list[tuple[str, dict]], vs: ValueSet, merged: dict[str, Any],
+                         rust: dict[str, RustConfig]) -> list[str]:
+    out: list[str] = []
+    configmaps = {d["metadata"]["name"]: d for _, d in docs if d["kind"] == "ConfigMap"}
+    seen: set[str] = set()
+    for _, d in docs:
+        if d["kind"] != "Deployment":
+            continue
+        ident = f"Deployment/{d['metadata']['name']}"
+        tmpl = d["spec"]["template"]
+        pod = tmpl["spec"]
+        component = tmpl["metadata"]["labels"].get("app.kubernetes.io/component", "")
+        for c in pod.get("containers", []):
+            env = {e["name"]: e for e in c.get("env") or []}
+            if "EGIDE_CONFIG" not in env:
+                if component in CONFIG_SOURCES:
+                    out.append(f"{ident}: EGIDE_CONFIG not set although {component} has a settings file")
+                continue
+            seen.add(component)
+            path = env["EGIDE_CONFIG"].get("value") or ""
+            directory, filename = posixpath.split(path)
+            mounts = [m for m in c.get("volumeMounts") or [] if m.get("mountPath") == directory]
+            if len(mounts) != 1:
+                out.append(f"{ident}: EGIDE_CONFIG={path}: no volume mounted at {directory}")
+                continue
+            if mounts[0].get("readOnly") is not True:
+                out.append(f"{ident}: settings volume at {directory} must be mounted readOnly")
+            volume = next((v for v in pod.get("volumes") or [] if v["name"] == mounts[0]["name"]), {})
+            cm_name = (volume.get("configMap") or {}).get("name")
+            cm = configmaps.get(cm_name or "")
+            if cm is None:
+                out.append(f"{ident}: volume {mounts[0]['name']} is not a ConfigMap rendered by the chart")
+                continue
+            text = (cm.get("data") or {}).get(filename)
+            if text is None:
+                out.append(f"ConfigMap/{cm_name}: key {filename} (EGIDE_CONFIG) missing")
+                continue
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            if (tmpl["metadata"].get("annotations") or {}).get("checksum/config") != digest:
+                out.append(f"{ident}: pod annotation checksum/config is not the sha256 of {cm_name}/{filename}")
+            try:
+                settings = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                out.append(f"ConfigMap/{cm_name}: {filename} is not valid TOML: {exc}")
+                continue
+            ident = f"ConfigMap/{cm_name}: {filename}"
+            cfg = rust.get(component)
+            if cfg is not None:
+                out += [f"{ident}: {e}" for e in _check_against_code(settings, cfg)]
+            out += [f"{ident}: does not match the values: {d}"
+                    for d in _diff(settings, expected_settings(component, merged))]
+    for component in CONFIG_SOURCES:
+        if (merged.get(component) or {}).get("enabled") and component not in seen:
+            out.append(f"{component}: no Deployment reads a settings file")
+    if vs.expect_netpol and (merged.get("enrolment") or {}).get("enabled"):
+        out += check_smtp_egress(docs, merged)
+    return out
+
+
+def _check_against_code(settings: dict[str, Any], cfg: RustConfig) -> list[str]:
+    out = []
+    if set(settings) != set(cfg.sections):
+        out.append(f"sections {sorted(settings)} but the code reads {sorted(cfg.sections)}")
+    for section, fields in cfg.sections.items():
+        got = settings.get(section)
+        if not isinstance(got, dict):
+            continue
+        unknown, missing = set(got) - set(fields), set(fields) - set(got)
+        if unknown:
+            out.append(f"[{section}] {sorted(unknown)} unknown to the service (deny_unknown_fields: it would not start)")
+        if missing:
+            out.append(f"[{section}] {sorted(missing)} not set by the chart (expose them in values.yaml)")
+        for (sec, key), item_fields in cfg.items.items():
+            if sec != section:
+                continue
+            for i, item in enumerate(got.get(key) or []):
+                if not isinstance(item, dict) or set(item) != item_fields:
+                    out.append(f"[[{section}.{key}]] #{i}: keys {sorted(item) if isinstance(item, dict) else item}"
+                               f" but the code reads {sorted(item_fields)}")
+    return out
+
+
+def check_defaults_match_code(chart_dir: Path, rust: dict[str, RustConfig]) -> list[str]:
+    """values.yaml carries the services' own defaults (written into every settings file)."""
+    values = yaml.safe_load((chart_dir / "values.yaml").read_text())
+    out = []
+    for service, cfg in rust.items():
+        chart = expected_settings(service, values)
+        for section, fields in cfg.sections.items():
+            for key, default in fields.items():
+                if default is None or (service, section, key) in DEFAULTS_DIFFER:
+                    continue
+                got = (chart.get(section) or {}).get(key, "<absent>")
+                if not _same(got, default):
+                    out.append(f"values.yaml: {service} [{section}] {key} = {got!r} but the code's default is {default!r}")
+    return out
+
+
+def check_smtp_egress(docs: list[tuple[str, dict]], merged: dict[str, Any]) -> list[str]:
+    """enrolment's NetworkPolicy lets it reach the SMTP relay, and only through the configured peers."""
+    port = int(merged["enrolment"]["mail"]["port"])
+    peers = ((merged.get("networkPolicy") or {}).get("egress") or {}).get("smtp", {}).get("to") or []
+    for _, n in docs:
+        if n["kind"] != "NetworkPolicy" or \
+                (n["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/component") != "enrolment":
+            continue
+        for rule in n["spec"].get("egress") or []:
+            if any(p.get("port") == port and p.get("protocol", "TCP") == "TCP" for p in rule.get("ports") or []) \
+                    and (rule.get("to") or []) == peers:
+                return []
+        return [f"NetworkPolicy/{n['metadata']['name']}: no egress rule to the SMTP relay "
+                f"(port {port}, peers {peers or 'any'})"]
+    return ["no NetworkPolicy selects the enrolment pods"]
+
+
+def check_rejected(chart_dir: Path, kube_version: str) -> tuple[int, list[str]]:
+    """Every rejected_value_sets() entry must fail to lint/render, for the expected reason."""
+    out = []
+    for name, values, needle in rejected_value_sets():
+        with _quiet_stderr():  # the Go SDK logs every template `fail` on stderr
+            _, errors, _ = render(chart_dir, ValueSet(name, values), kube_version)
+        if not errors:
+            out.append(f"[rejected: {name}] accepted, but the chart must refuse it")
+        elif not any(needle in e for e in errors):
+            out.append(f"[rejected: {name}] refused without mentioning {needle!r}: {errors[0]}")
+    return len(rejected_value_sets()), out
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def check_values_documented(chart_dir: Path) -> list[str]:
     """Every leaf of values.yaml (or one of its ancestors) carries a `## @param` comment."""
     text = (chart_dir / "values.yaml").read_text()
@@ -321,12 +681,22 @@ def main() -> int:
     schema_failures: list[str] = []
     policy_failures: list[str] = []
     policy_failures += check_values_documented(chart_dir)
+    rust: dict[str, RustConfig] = {}
+    for service, (source, root) in CONFIG_SOURCES.items():
+        cfg, errors = parse_rust_config(ROOT / source, root)
+        policy_failures += errors
+        if cfg is not None:
+            rust[service] = cfg
+            if cfg.unevaluated:
+                print(f"  note: {source}: defaults not compared (expression not understood): "
+                      f"{', '.join(cfg.unevaluated)}")
+    policy_failures += check_defaults_match_code(chart_dir, rust)
     for vs in value_sets():
-        docs, errors = render(chart_dir, vs, kube_minor)
+        docs, errors, merged = render(chart_dir, vs, kube_minor)
         schema_failures += [f"[{vs.name}] {e}" for e in errors]
         schema_errors = validate(docs, kube_minor)
         schema_failures += [f"[{vs.name}] {e}" for e in schema_errors]
-        policy = check_policy(docs, vs) if docs else []
+        policy = (check_policy(docs, vs) + check_settings_files(docs, vs, merged, rust)) if docs else []
         policy_failures += [f"[{vs.name}] {e}" for e in policy]
         total += len(docs)
         status = "ok" if not (errors or schema_errors or policy) else "FAILED"
@@ -338,6 +708,10 @@ def main() -> int:
         if args.verbose:
             for template, d in docs:
                 print(f"      {template}: {d['kind']}/{d['metadata']['name']}")
+
+    rejected, rejection_failures = check_rejected(chart_dir, kube_minor)
+    policy_failures += rejection_failures
+    print(f"  rejected  {rejected - len(rejection_failures)}/{rejected} invalid value sets refused as expected")
 
     for title, failures in (("render/lint/schema errors", schema_failures), ("policy violations", policy_failures)):
         if failures:

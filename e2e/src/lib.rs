@@ -11,6 +11,7 @@
 //! `cargo build --bins` first (`make test` does).
 #![forbid(unsafe_code)]
 
+pub mod directory;
 pub mod load;
 pub mod platform;
 pub mod supervise;

@@ -22,19 +22,27 @@ use egide_proto::{
 };
 use tonic::transport::Channel;
 
-/// The registration request for FINESS body `n` (unique per `n < 10^8`).
+/// The SIRET of structure `n` (unique per `n`; outside La Poste's range).
+fn siret(n: u32) -> String {
+    egide_ids::Siret::from_body(4_000_000_000_000 + u64::from(n))
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+/// The registration request for structure `n`: a SIRET no directory lists, registered by
+/// an operator (the load must not depend on a FINESS directory import).
 pub fn structure_request(n: u32) -> RegisterStructureRequest {
     RegisterStructureRequest {
-        identifier: Some(register_structure_request::Identifier::Finess(
-            egide_ids::Finess::from_body(n).to_string(),
-        )),
+        identifier: Some(register_structure_request::Identifier::Siret(siret(n))),
         name: format!("Établissement e2e n°{n}"),
+        operator: "e2e-load".into(),
+        allow_without_directory: true,
     }
 }
 
-/// The idNat_Struct a FINESS registration of body `n` gets.
+/// The idNat_Struct structure `n` gets.
 pub fn id_nat_struct(n: u32) -> String {
-    format!("1{}", egide_ids::Finess::from_body(n))
+    format!("3{}", siret(n))
 }
 
 /// What a registration run did.
@@ -44,7 +52,7 @@ pub struct Registered {
     pub ok: Vec<String>,
     /// Latency of every successful call.
     pub latencies: Vec<Duration>,
-    /// Every failure, as `finess body: status`.
+    /// Every failure, as `structure n: status`.
     pub errors: Vec<String>,
     /// Wall time of the run.
     pub elapsed: Duration,
@@ -104,7 +112,7 @@ pub async fn register_structures(
                         done.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(status) => out.errors.push(format!(
-                        "finess body {n}: {:?}: {}",
+                        "structure {n}: {:?}: {}",
                         status.code(),
                         status.message()
                     )),

@@ -18,6 +18,15 @@ pub struct Endpoints {
     pub postgres: String,
     /// Vault/OpenBao address.
     pub vault: String,
+    /// Where the mail simulator writes the mails (and SMS) it captures.
+    #[serde(default)]
+    pub mail_dir: String,
+    /// The mail simulator's SMTP address (`smtp://127.0.0.1:port`).
+    #[serde(default)]
+    pub mail_smtp: String,
+    /// The identity-proofing simulator's HTTP base URL (`http://127.0.0.1:port`).
+    #[serde(default)]
+    pub proofing_sim: String,
 }
 
 /// The gateway's endpoints.

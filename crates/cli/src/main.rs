@@ -2,9 +2,18 @@
 //! platform's APIs.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod client;
 mod dev;
+mod directory;
 mod endpoints;
+mod ins;
+mod patient;
+mod phone;
+mod professional;
+mod proofing;
+mod status;
+mod structure;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -36,19 +45,40 @@ enum Command {
     /// Structures (hospitals, practices) known to enrolment.
     Structure {
         #[command(subcommand)]
-        command: client::StructureCommand,
+        command: structure::StructureCommand,
+    },
+    /// Reference directories: RPPS, FINESS, INS, rights.
+    Directory {
+        #[command(subcommand)]
+        command: directory::DirectoryCommand,
+    },
+    /// Health professionals and their e-CPS.
+    Professional {
+        #[command(subcommand)]
+        command: professional::ProfessionalCommand,
+    },
+    /// The INS reference.
+    Ins {
+        #[command(subcommand)]
+        command: ins::InsCommand,
+    },
+    /// Patients' wallets (carte Vitale app).
+    Patient {
+        #[command(subcommand)]
+        command: patient::PatientCommand,
     },
     /// The audit log.
     Audit {
         #[command(subcommand)]
-        command: client::AuditCommand,
+        command: audit::AuditCommand,
     },
 }
 
 #[derive(Subcommand)]
 enum DevCommand {
     /// Starts NATS, PostgreSQL and OpenBao on loopback with data under the run directory,
-    /// bootstraps Vault, starts every service and the gateway, and stops them on Ctrl-C.
+    /// bootstraps Vault, starts the simulators, every service and the gateway, seeds a
+    /// demo directory on the first run, and stops everything on Ctrl-C.
     Up(dev::UpArgs),
 }
 
@@ -64,21 +94,35 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let run_dir = cli.run_dir;
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Dev {
                 command: DevCommand::Up(args),
-            } => dev::up(&cli.run_dir, args).await,
-            Command::Status => client::status(&cli.run_dir).await,
-            Command::Structure { command } => client::structure(&cli.run_dir, command).await,
-            Command::Audit { command } => client::audit(&cli.run_dir, command).await,
+            } => dev::up(&run_dir, args).await,
+            Command::Status => status::status(&run_dir).await,
+            Command::Structure { command } => structure::run(&run_dir, command).await,
+            Command::Directory { command } => directory::run(&run_dir, command).await,
+            Command::Professional { command } => professional::run(&run_dir, command).await,
+            Command::Ins { command } => ins::run(&run_dir, command).await,
+            Command::Patient { command } => patient::run(&run_dir, command).await,
+            Command::Audit { command } => audit::audit(&run_dir, command).await,
         }
     });
     match result {
         Ok(code) => code,
-        Err(error) => {
-            eprintln!("egide: {error:#}");
-            ExitCode::FAILURE
-        }
+        // A refusal from the platform: its code, stable reason and field violations.
+        Err(error) => match error.downcast_ref::<tonic::Status>() {
+            Some(status) => {
+                for cause in error.chain().take_while(|c| !c.is::<tonic::Status>()) {
+                    eprintln!("while: {cause}");
+                }
+                client::refused(status)
+            }
+            None => {
+                eprintln!("egide: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -175,10 +175,20 @@ where
     F: FnOnce(ServiceConfig, CancellationToken) -> Fut,
     Fut: Future<Output = anyhow::Result<Running>>,
 {
-    let config: ServiceConfig =
-        crate::config::load_or_exit(service, &ServiceConfig::local_defaults(default_port));
-    config.validate_or_exit(service);
-    crate::telemetry::init(service, &config.telemetry);
+    main_with(service, ServiceConfig::local_defaults(default_port), build)
+}
+
+/// [`main`] for a service with settings of its own: `C` holds a [`ServiceConfig`]
+/// (usually `#[serde(flatten)]`ed) beside them, and `defaults` gives every default.
+pub fn main_with<C, F, Fut>(service: &'static str, defaults: C, build: F) -> ExitCode
+where
+    C: serde::Serialize + serde::de::DeserializeOwned + AsRef<ServiceConfig>,
+    F: FnOnce(C, CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<Running>>,
+{
+    let config: C = crate::config::load_or_exit(service, &defaults);
+    config.as_ref().validate_or_exit(service);
+    crate::telemetry::init(service, &config.as_ref().telemetry);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -191,7 +201,7 @@ where
     };
     runtime.block_on(async move {
         let shutdown = crate::shutdown::on_signal();
-        let grace = config.shutdown_grace();
+        let grace = config.as_ref().shutdown_grace();
         let running = match build(config, shutdown.clone()).await {
             Ok(running) => running,
             Err(error) => {

@@ -229,6 +229,12 @@ fn default_grace() -> u64 {
     10
 }
 
+impl AsRef<ServiceConfig> for ServiceConfig {
+    fn as_ref(&self) -> &ServiceConfig {
+        self
+    }
+}
+
 impl ServiceConfig {
     /// Defaults for a local run: every address on loopback, values that must be given
     /// (database URL, Vault credentials) left empty so that a missing one fails loudly.

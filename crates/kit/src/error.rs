@@ -39,6 +39,7 @@ pub struct ApiError {
     reason: &'static str,
     message: String,
     violations: Vec<FieldViolation>,
+    metadata: Vec<(&'static str, String)>,
     source: Option<anyhow::Error>,
 }
 
@@ -50,8 +51,42 @@ impl ApiError {
             reason,
             message: message.into(),
             violations: Vec::new(),
+            metadata: Vec::new(),
             source: None,
         }
+    }
+
+    /// `FAILED_PRECONDITION`: the resource is not in a state that allows the request.
+    pub fn failed_precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Code::FailedPrecondition, reason, message)
+    }
+
+    /// `PERMISSION_DENIED`.
+    pub fn permission_denied(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Code::PermissionDenied, reason, message)
+    }
+
+    /// `RESOURCE_EXHAUSTED`: a limit was reached.
+    pub fn resource_exhausted(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Code::ResourceExhausted, reason, message)
+    }
+
+    /// Adds field violations (any code), e.g. which traits did not match.
+    pub fn with_violations(mut self, violations: Vec<FieldViolation>) -> Self {
+        self.violations.extend(violations);
+        self
+    }
+
+    /// Adds a key to the `ErrorInfo` metadata (a stable sub-code, never a secret).
+    pub fn with_metadata(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.metadata.push((key, value.into()));
+        self
+    }
+
+    /// Keeps `source` for the server log (never sent to the client).
+    pub fn with_source(mut self, source: impl Into<anyhow::Error>) -> Self {
+        self.source = Some(source.into());
+        self
     }
 
     /// `INVALID_ARGUMENT` with field violations (reason `invalid_argument`).
@@ -139,11 +174,12 @@ impl From<ApiError> for Status {
         } else {
             tracing::warn!(code = ?error.code, reason = error.reason, message = %error.message, "request refused");
         }
-        let mut details = ErrorDetails::with_error_info(
-            error.reason,
-            ERROR_DOMAIN,
-            std::collections::HashMap::<String, String>::new(),
-        );
+        let metadata: std::collections::HashMap<String, String> = error
+            .metadata
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        let mut details = ErrorDetails::with_error_info(error.reason, ERROR_DOMAIN, metadata);
         for v in &error.violations {
             details.add_bad_request_violation(v.field.clone(), v.description.clone());
         }

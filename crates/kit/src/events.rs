@@ -75,6 +75,20 @@ pub mod actor {
         }
     }
 
+    /// A patient, by the keyed digest of their INS.
+    pub fn patient(ins_digest: &str) -> Actor {
+        Actor {
+            kind: Some(ActorKind::PatientInsDigest(ins_digest.to_owned())),
+        }
+    }
+
+    /// A health professional, by idNat_PS.
+    pub fn professional(id_nat_ps: &str) -> Actor {
+        Actor {
+            kind: Some(ActorKind::Professional(id_nat_ps.to_owned())),
+        }
+    }
+
     /// A structure, by idNat_Struct.
     pub fn structure(id_nat_struct: &str) -> Actor {
         Actor {

@@ -56,6 +56,15 @@ pub fn watermark_subject(producer: &str) -> String {
     format!("_EGIDE.audit.watermark.{producer}")
 }
 
+const INSERT_ROWS: &str = "INSERT INTO egide_outbox (event_id, event_type, envelope) \
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])";
+
+struct Rows {
+    ids: Vec<Uuid>,
+    types: Vec<String>,
+    envelopes: Vec<Vec<u8>>,
+}
+
 /// Records events in the caller's transaction.
 #[derive(Clone, Debug)]
 pub struct Outbox {
@@ -95,28 +104,52 @@ impl Outbox {
         conn: &C,
         events: Vec<NewEvent>,
     ) -> Result<Vec<Uuid>, DbErr> {
-        let now = Utc::now();
-        let mut ids = Vec::with_capacity(events.len());
-        let mut types = Vec::with_capacity(events.len());
-        let mut envelopes = Vec::with_capacity(events.len());
-        for event in events {
-            let id = Uuid::now_v7();
-            types.push(event.event_type.to_owned());
-            envelopes.push(event.into_envelope(self.producer, id, now).encode_to_vec());
-            ids.push(id);
-        }
+        let rows = self.rows(events);
         conn.execute(Statement::from_sql_and_values(
             conn.get_database_backend(),
-            "INSERT INTO egide_outbox (event_id, event_type, envelope) \
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])",
+            INSERT_ROWS,
             [
-                Value::from(ids.clone()),
-                Value::from(types),
-                Value::from(envelopes),
+                Value::from(rows.ids.clone()),
+                Value::from(rows.types),
+                Value::from(rows.envelopes),
             ],
         ))
         .await?;
-        Ok(ids)
+        Ok(rows.ids)
+    }
+
+    /// [`Self::enqueue_many`] on a plain sqlx connection, for work that runs in an sqlx
+    /// transaction (bulk `COPY` imports).
+    pub async fn enqueue_many_sqlx(
+        &self,
+        conn: &mut sea_orm::sqlx::PgConnection,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<Uuid>, sea_orm::sqlx::Error> {
+        let rows = self.rows(events);
+        sea_orm::sqlx::query(INSERT_ROWS)
+            .bind(&rows.ids)
+            .bind(&rows.types)
+            .bind(&rows.envelopes)
+            .execute(conn)
+            .await?;
+        Ok(rows.ids)
+    }
+
+    fn rows(&self, events: Vec<NewEvent>) -> Rows {
+        let now = Utc::now();
+        let mut rows = Rows {
+            ids: Vec::with_capacity(events.len()),
+            types: Vec::with_capacity(events.len()),
+            envelopes: Vec::with_capacity(events.len()),
+        };
+        for event in events {
+            let id = Uuid::now_v7();
+            rows.types.push(event.event_type.to_owned());
+            rows.envelopes
+                .push(event.into_envelope(self.producer, id, now).encode_to_vec());
+            rows.ids.push(id);
+        }
+        rows
     }
 
     /// Tells the relay of this process that events were committed, so it publishes them

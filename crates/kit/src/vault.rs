@@ -28,6 +28,9 @@ pub enum VaultError {
     /// The configuration is unusable.
     #[error("vault: {0}")]
     Config(String),
+    /// Vault answered something we could not read.
+    #[error("vault: malformed {0} response")]
+    Malformed(&'static str),
 }
 
 /// A Vault client with a live session.
@@ -199,6 +202,28 @@ impl Vault {
         )
         .await?;
         Ok(out.valid)
+    }
+
+    /// The keyed digest of `data` under the transit key `key` (HMAC-SHA-256 with the key's
+    /// first version, so that digests stay stable across rotations), as lower-case hex.
+    pub async fn hmac_hex(&self, key: &str, data: &[u8]) -> Result<String, VaultError> {
+        let guard = self.client.read().await;
+        let c = guard.as_ref().ok_or(VaultError::NotLoggedIn)?;
+        let input = base64(data);
+        let mut opts = vaultrs::api::transit::requests::GenerateHmacRequestBuilder::default();
+        opts.key_version(1_u64);
+        let out = vaultrs::transit::generate::hmac(
+            c,
+            &self.config.transit_mount,
+            key,
+            &input,
+            Some(&mut opts),
+        )
+        .await?;
+        let encoded = out.hmac.rsplit(':').next().unwrap_or_default();
+        let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
+            .map_err(|_| VaultError::Malformed("transit hmac"))?;
+        Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
     }
 
     /// A readiness check.

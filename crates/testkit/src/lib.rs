@@ -54,10 +54,19 @@
 //! | `EGIDE_TEST_DATABASE_URL`, `DATABASE_URL` | use this PostgreSQL server instead of starting one |
 //! | `EGIDE_TESTKIT_TMPDIR` | parent of the temp directories (default `/tmp`) |
 //! | `EGIDE_TESTKIT_TIMEOUT_SECS` | readiness timeout per server (default 30) |
+//! | `EGIDE_BIN_DIR` | directory of the workspace binaries ([`bin_path`]; else `$CARGO_TARGET_DIR/debug`, else `target/debug`) |
 //!
 //! All management calls are blocking (`std` only) and take `&self`, so they
 //! work through the `&'static` [`shared`] stack, with or without a Tokio
 //! runtime.
+//!
+//! # Simulators
+//!
+//! [`ProofingSim`] and [`MailSim`] start the `egide-proofing-sim` and
+//! `egide-mail-sim` binaries of the `egide-sims` crate under the same
+//! supervision. They must be built first: `make test` runs
+//! `cargo build --bins` before the tests; by hand,
+//! `cargo build -p egide-sims --bins`.
 
 #![warn(missing_docs)]
 
@@ -65,6 +74,7 @@ mod http;
 mod nats;
 mod postgres;
 mod process;
+mod sims;
 
 /// Any program under the same supervision as the components (dies with the test
 /// process), for harnesses that start our own service binaries.
@@ -81,6 +91,9 @@ use anyhow::{Result, anyhow};
 
 pub use crate::nats::Nats;
 pub use crate::postgres::Postgres;
+/// The simulators of what is outside Égide, as child processes, and the
+/// path of a workspace binary.
+pub use crate::sims::{MailSim, ProofingSim, bin_path};
 pub use crate::vault::Vault;
 
 /// The three infrastructure components Égide services need.

@@ -5,7 +5,12 @@
 //!    JetStream, stored by audit (target ≥ 10,000 events/s);
 //! 3. RegisterStructure through the service: a full RPC, transaction and outbox row;
 //! 4. idle memory of every service and the gateway (target < 40 MiB each);
-//! 5. `egide dev up --check` from a warm build, twice (target < 20 s the second time).
+//! 5. `egide dev up --check` from a warm build, twice (target < 20 s the second time);
+//! 6. directory import of a synthetic 2,000,000-line RPPS extract and 100,000 FINESS rows:
+//!    parse rate (target ≥ 200,000 rows/s), end to end into Postgres through the gateway
+//!    (target ≥ 50,000 rows/s) beside a plain `COPY` of the same rows, peak memory of
+//!    enrolment (target < 200 MiB), then GetProfessional through the gateway (target
+//!    ≥ 3,000 req/s, p99 < 20 ms).
 //!
 //! Service binaries come from `$EGIDE_BIN_DIR` (default `<workspace>/target/release`).
 //! A missed target is reported, not fatal: the exit status is non-zero only on an error.
@@ -170,6 +175,11 @@ async fn run() -> anyhow::Result<()> {
         platform_benches(&bin_dir, &only, raw, &mut rows).await?;
     }
 
+    // 6. Directory import and professional lookups.
+    if only.wants("directory") {
+        directory_bench(&bin_dir, &mut rows).await?;
+    }
+
     // 5. dev up.
     if only.wants("devup") {
         println!("[5/5] egide dev up --check, twice on the same run directory…");
@@ -180,7 +190,7 @@ async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `EGIDE_BENCH_ONLY=raw,memory,pipeline,rpc,devup` runs only those parts.
+/// `EGIDE_BENCH_ONLY=raw,memory,pipeline,rpc,devup,directory` runs only those parts.
 struct Only(Option<Vec<String>>);
 
 impl Only {
@@ -424,6 +434,7 @@ fn structure_event(n: u32) -> NewEvent {
                 identifier: Some(structure::Identifier::Finess(finess)),
                 name: format!("Centre hospitalier de référence n°{n}"),
                 registered_at: Some(egide_kit::events::timestamp(chrono::Utc::now())),
+                ..Default::default()
             }),
         }),
     )
@@ -688,4 +699,295 @@ fn mib(bytes: u64) -> String {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// RPPS professionals of the directory bench (≈ 1.53 activity lines each → ~2,000,000).
+const DIRECTORY_PROFESSIONALS: usize = 1_310_000;
+/// FINESS establishments (one structureet + one geolocalisation row each → 100,000 rows).
+const DIRECTORY_STRUCTURES: usize = 50_000;
+const PARSE_TARGET: f64 = 200_000.0;
+const IMPORT_TARGET: f64 = 50_000.0;
+const IMPORT_MEMORY_TARGET: u64 = 200 * 1024 * 1024;
+const LOOKUP_TARGET: f64 = 3_000.0;
+const LOOKUP_P99_TARGET_MS: f64 = 20.0;
+const LOOKUP_CALLERS: usize = 64;
+const LOOKUP_SECONDS: u64 = 10;
+
+async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    use egide_directory::synth::{SynthSpec, write_all};
+    use egide_proto::enrolment::v1::{DirectorySource, ImportHeader};
+
+    let dir = TempDir::new("directory-bench")?;
+    println!(
+        "[6] directory: synthesising {} professionals and {} establishments…",
+        thousands(DIRECTORY_PROFESSIONALS as f64),
+        thousands(DIRECTORY_STRUCTURES as f64)
+    );
+    let t = Instant::now();
+    let out = dir.path().to_path_buf();
+    let m = tokio::task::spawn_blocking(move || {
+        write_all(
+            &out,
+            &SynthSpec {
+                professionals: DIRECTORY_PROFESSIONALS,
+                structures: DIRECTORY_STRUCTURES,
+                identities: 0,
+                broken: 0,
+                ..SynthSpec::default()
+            },
+        )
+    })
+    .await??;
+    let rpps_lines = m.activity_lines as u64;
+    let finess_rows = (m.establishments + m.geolocations) as u64;
+    let rpps_bytes = std::fs::metadata(&m.rpps_file)?.len();
+    println!(
+        "      {} RPPS lines ({} MiB), {} FINESS rows in {:.1} s",
+        thousands(rpps_lines as f64),
+        rpps_bytes / (1 << 20),
+        thousands(finess_rows as f64),
+        t.elapsed().as_secs_f64()
+    );
+
+    // Parsing alone, one core.
+    let path = m.rpps_file.clone();
+    let (parsed, parse_secs, sample_ids) =
+        tokio::task::spawn_blocking(move || parse_rpps(&path)).await??;
+    let parse_rate = parsed as f64 / parse_secs;
+    println!("      parse: {} rows/s (one core)", thousands(parse_rate));
+    rows.push(Row::judged(
+        "directory parse (RPPS)",
+        cell(
+            format!("{} rows/s", thousands(parse_rate)),
+            &format!("{} lines, one core", thousands(parsed as f64)),
+        ),
+        "≥ 200,000 rows/s",
+        parse_rate >= PARSE_TARGET,
+    ));
+
+    let p = Platform::start(Options {
+        services: vec![Service::Enrolment],
+        gateway: true,
+        own_postgres: true,
+        own_vault: true,
+        log_filter: "info".into(),
+        bin_dir: Some(bin_dir.to_path_buf()),
+        ..Options::default()
+    })
+    .await?;
+
+    // A plain COPY of the same rows, same server, same database.
+    let copy_rate = copy_baseline(&p.database_url(Service::Enrolment)?, &m.rpps_file).await?;
+    println!("      plain COPY of the same lines: {} rows/s", thousands(copy_rate));
+
+    // End to end, through the gateway, sampling enrolment's memory.
+    let pid = p.pid(Service::Enrolment).context("enrolment pid")?;
+    let peak = Arc::new(AtomicU64::new(egide_e2e::supervise::rss_bytes(pid)?));
+    let sampling = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Ok(rss) = egide_e2e::supervise::rss_bytes(pid) {
+                    peak.fetch_max(rss, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let mut client = p.enrolment()?;
+    let finess = egide_e2e::directory::import_file(
+        &mut client,
+        DirectorySource::Finess,
+        &m.finess_file,
+        ImportHeader::default(),
+        |_| {},
+    )
+    .await?;
+    let rpps = egide_e2e::directory::import_file(
+        &mut client,
+        DirectorySource::Rpps,
+        &m.rpps_file,
+        ImportHeader::default(),
+        |_| {},
+    )
+    .await?;
+    sampling.abort();
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    let rpps_counts = rpps.done.counts.unwrap_or_default();
+    ensure!(
+        rpps_counts.rows == rpps_lines && rpps_counts.rejected == 0,
+        "the import read {} rows and rejected {} (expected {rpps_lines}, 0)",
+        rpps_counts.rows,
+        rpps_counts.rejected
+    );
+    let finess_rate = finess_rows as f64 / finess.elapsed.as_secs_f64();
+    let rpps_rate = rpps_lines as f64 / rpps.elapsed.as_secs_f64();
+    let both_rate = (rpps_lines + finess_rows) as f64 / (rpps.elapsed + finess.elapsed).as_secs_f64();
+    println!(
+        "      import: RPPS {} rows/s ({:.1} s, {} professionals), FINESS {} rows/s ({:.1} s); both {} rows/s; enrolment peak RSS {}",
+        thousands(rpps_rate),
+        rpps.elapsed.as_secs_f64(),
+        thousands(rpps_counts.entities as f64),
+        thousands(finess_rate),
+        finess.elapsed.as_secs_f64(),
+        thousands(both_rate),
+        mib(peak)
+    );
+    rows.push(Row::judged(
+        "directory import end to end",
+        cell(
+            format!("{} rows/s", thousands(both_rate)),
+            &format!(
+                "RPPS {} rows/s = {:.2} × plain COPY ({} rows/s); FINESS {} rows/s; via the gateway",
+                thousands(rpps_rate),
+                rpps_rate / copy_rate,
+                thousands(copy_rate),
+                thousands(finess_rate)
+            ),
+        ),
+        "≥ 50,000 rows/s",
+        both_rate >= IMPORT_TARGET,
+    ));
+    rows.push(Row::judged(
+        "directory import memory",
+        cell(mib(peak), "enrolment peak RSS during both imports"),
+        "< 200 MiB",
+        peak < IMPORT_MEMORY_TARGET,
+    ));
+
+    // The same file again: nothing changes.
+    let again = egide_e2e::directory::import_file(
+        &mut client,
+        DirectorySource::Rpps,
+        &m.rpps_file,
+        ImportHeader { allow_older: true, ..ImportHeader::default() },
+        |_| {},
+    )
+    .await?;
+    let c = again.done.counts.unwrap_or_default();
+    println!(
+        "      re-import of the same file: {:.1} s, {} unchanged, {} added, {} updated",
+        again.elapsed.as_secs_f64(),
+        thousands(c.unchanged as f64),
+        c.added,
+        c.updated
+    );
+    rows.push(Row::info(
+        "directory re-import (same file)",
+        cell(
+            format!("{} rows/s", thousands(rpps_lines as f64 / again.elapsed.as_secs_f64())),
+            &format!("{} unchanged, {} added, {} updated", c.unchanged, c.added, c.updated),
+        ),
+    ));
+
+    // Lookups through the gateway.
+    let ids = Arc::new(sample_ids);
+    let lookups = egide_e2e::directory::lookup_professionals(
+        p.enrolment_pool(8)?,
+        ids,
+        LOOKUP_CALLERS,
+        Duration::from_secs(LOOKUP_SECONDS),
+    )
+    .await;
+    let rps = lookups.ok as f64 / lookups.elapsed.as_secs_f64();
+    let p99 = ms(lookups.quantile(0.99));
+    println!(
+        "      GetProfessional via the gateway: {} req/s, p50 {:.1} ms, p99 {p99:.1} ms, {} errors",
+        thousands(rps),
+        ms(lookups.quantile(0.5)),
+        lookups.errors.len()
+    );
+    if let Some(e) = lookups.errors.first() {
+        println!("      first error: {e}");
+    }
+    rows.push(Row::judged(
+        "GetProfessional via gateway",
+        cell(
+            format!("{} req/s", thousands(rps)),
+            &format!(
+                "p50 {:.1} ms  p99 {p99:.1} ms ({LOOKUP_CALLERS} callers, {LOOKUP_SECONDS} s)",
+                ms(lookups.quantile(0.5))
+            ),
+        ),
+        "≥ 3,000 req/s, p99 < 20 ms",
+        rps >= LOOKUP_TARGET && p99 < LOOKUP_P99_TARGET_MS && lookups.errors.is_empty(),
+    ));
+    Ok(())
+}
+
+/// Parses every activity line of an RPPS extract on one thread; returns the row count, the
+/// seconds it took, and every 50th idNat_PS (for lookups).
+fn parse_rpps(path: &Path) -> anyhow::Result<(u64, f64, Vec<String>)> {
+    use std::io::Read as _;
+
+    use egide_directory::{
+        lines::{DEFAULT_MAX_LINE_LEN, LineSplitter},
+        rpps,
+    };
+    let policy = egide_ids::RppsPolicy::strict();
+    let mut file = std::fs::File::open(path)?;
+    let mut splitter = LineSplitter::new(DEFAULT_MAX_LINE_LEN);
+    let mut buf = vec![0_u8; 256 * 1024];
+    let (mut rows, mut ids) = (0_u64, Vec::new());
+    let started = Instant::now();
+    let mut header = true;
+    loop {
+        let n = file.read(&mut buf)?;
+        splitter.push(&buf[..n]);
+        loop {
+            let line = if n == 0 { splitter.finish() } else { splitter.next_line() };
+            let Some(line) = line else { break };
+            if std::mem::take(&mut header) {
+                continue;
+            }
+            let a = line.parse(|b| rpps::parse_activity(b, &policy))?;
+            if rows % 50 == 0 {
+                ids.push(a.id_nat_ps.to_string());
+            }
+            rows += 1;
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    Ok((rows, started.elapsed().as_secs_f64(), ids))
+}
+
+/// Rows/s of a plain `COPY` of the RPPS file's lines (header skipped) into a table of 53
+/// text columns, in enrolment's database.
+async fn copy_baseline(database_url: &str, rpps: &Path) -> anyhow::Result<f64> {
+    use sea_orm::sqlx::{Connection as _, PgConnection};
+    use tokio::io::AsyncReadExt as _;
+
+    let mut conn = PgConnection::connect(database_url).await?;
+    let columns = (1..=53).map(|i| format!("c{i} text")).collect::<Vec<_>>().join(", ");
+    sea_orm::sqlx::query(&format!("CREATE TABLE bench_copy_baseline ({columns})"))
+        .execute(&mut conn)
+        .await?;
+    let mut file = tokio::fs::File::open(rpps).await?;
+    let started = Instant::now();
+    let mut copy = conn
+        .copy_in_raw("COPY bench_copy_baseline FROM STDIN (FORMAT text, DELIMITER '|')")
+        .await?;
+    let mut skipped_header = false;
+    loop {
+        let mut buf = vec![0_u8; 1 << 20];
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        buf.truncate(n);
+        if !skipped_header {
+            let nl = buf.iter().position(|&b| b == b'\n').context("no header line")?;
+            buf.drain(..=nl);
+            skipped_header = true;
+        }
+        copy.send(buf).await?;
+    }
+    let copied = copy.finish().await?;
+    let secs = started.elapsed().as_secs_f64();
+    sea_orm::sqlx::query("DROP TABLE bench_copy_baseline")
+        .execute(&mut conn)
+        .await?;
+    Ok(copied as f64 / secs)
 }

@@ -108,6 +108,88 @@ annotations:
 {{- printf "http://%s:%v" (include "egide.componentName" .) $svc.port }}
 {{- end }}
 
+{{/* A TOML number for a Helm value: integers without exponent notation. */}}
+{{- define "egide.tomlInt" -}}
+{{- int64 . }}
+{{- end }}
+
+{{/* A TOML float (values.yaml numbers are float64; keep a decimal point on whole numbers). */}}
+{{- define "egide.tomlFloat" -}}
+{{- $f := float64 . }}
+{{- if eq $f (floor $f) }}{{ printf "%.1f" $f }}{{ else }}{{ $f }}{{ end }}
+{{- end }}
+
+{{/*
+The service's own settings file, `<service>.toml` (empty: the service has none).
+It is rendered into the ConfigMap <fullname>-<service>, mounted read-only at
+/etc/egide/config with EGIDE_CONFIG pointing at it, and its checksum rolls the pods.
+Every key is written (values.yaml carries the service's defaults), so the
+ConfigMap shows the effective settings; environment variables still override it.
+Strings are written with toRawJson: a JSON string is a valid TOML basic string.
+*/}}
+{{- define "egide.configFile" -}}
+{{- if eq .name "enrolment" }}
+{{- $e := .root.Values.enrolment }}
+# egide-enrolment settings, rendered by the egide chart from the values `enrolment.*`.
+# EGIDE_ENROLMENT__<SECTION>__<FIELD> environment variables override them.
+
+[mail]
+smtp_url = {{ printf "smtp://%s:%s" (required "enrolment.mail.host is required" $e.mail.host) (include "egide.tomlInt" $e.mail.port) | toRawJson }}
+from = {{ $e.mail.from | toRawJson }}
+sms_gateway_domain = {{ $e.mail.smsGatewayDomain | toRawJson }}
+max_attempts = {{ include "egide.tomlInt" $e.mail.maxAttempts }}
+
+[proofing]
+audience = {{ $e.proofing.audience | toRawJson }}
+max_age_secs = {{ include "egide.tomlInt" $e.proofing.maxAgeSecs }}
+max_skew_secs = {{ include "egide.tomlInt" $e.proofing.maxSkewSecs }}
+min_level = {{ $e.proofing.minLevel | toRawJson }}
+evidence_retention_days = {{ include "egide.tomlInt" $e.proofing.evidenceRetentionDays }}
+purge_every_secs = {{ include "egide.tomlInt" $e.proofing.purgeEverySecs }}
+{{- $seen := dict }}
+{{- range $i, $p := $e.proofing.providers }}
+{{- $key := toJson (list $p.issuer $p.kid) }}
+{{- if hasKey $seen $key }}
+{{- fail (printf "enrolment.proofing.providers[%d]: issuer %q kid %q is listed twice (the service would silently keep the last key)" $i $p.issuer $p.kid) }}
+{{- end }}
+{{- $_ := set $seen $key true }}
+{{- end }}
+{{- if $e.proofing.providers }}
+{{- range $e.proofing.providers }}
+
+[[proofing.providers]]
+issuer = {{ .issuer | toRawJson }}
+kid = {{ .kid | toRawJson }}
+public_key_pem = {{ .publicKeyPem | toRawJson }}
+{{- end }}
+{{- else }}
+providers = []
+{{- end }}
+
+[wallet]
+pending_ttl_secs = {{ include "egide.tomlInt" $e.wallet.pendingTtlSecs }}
+max_devices = {{ include "egide.tomlInt" $e.wallet.maxDevices }}
+max_failed_starts = {{ include "egide.tomlInt" $e.wallet.maxFailedStarts }}
+failed_start_window_secs = {{ include "egide.tomlInt" $e.wallet.failedStartWindowSecs }}
+device_challenge_ttl_secs = {{ include "egide.tomlInt" $e.wallet.deviceChallengeTtlSecs }}
+
+[codes]
+digits = {{ include "egide.tomlInt" $e.codes.digits }}
+ttl_secs = {{ include "egide.tomlInt" $e.codes.ttlSecs }}
+max_attempts = {{ include "egide.tomlInt" $e.codes.maxAttempts }}
+max_sends = {{ include "egide.tomlInt" $e.codes.maxSends }}
+
+[directory]
+max_deactivation_ratio = {{ include "egide.tomlFloat" $e.directory.maxDeactivationRatio }}
+rpps_test_prefixes = {{ default (list) $e.directory.rppsTestPrefixes | toRawJson }}
+{{- end }}
+{{- end }}
+
+{{/* Where the settings file is mounted (directory; the file is <service>.toml). */}}
+{{- define "egide.configDir" -}}
+/etc/egide/config
+{{- end }}
+
 {{/*
 Environment of one service, following the EGIDE_<SERVICE>__<SECTION>__<FIELD>
 convention. Secrets (database URL/password, Vault secret_id/token) only ever
@@ -119,6 +201,10 @@ come from secretKeyRef.
 {{- $v := $root.Values }}
 {{- $svc := index $v $name }}
 {{- $p := printf "EGIDE_%s__" (upper $name) }}
+{{- if include "egide.configFile" . }}
+- name: EGIDE_CONFIG
+  value: {{ printf "%s/%s.toml" (include "egide.configDir" $root) $name | quote }}
+{{- end }}
 - name: {{ $p }}TELEMETRY__FORMAT
   value: {{ $v.telemetry.format | quote }}
 - name: {{ $p }}TELEMETRY__FILTER
@@ -251,6 +337,11 @@ Usage: {{ include "egide.service" (dict "root" . "name" "enrolment") }}
 {{- $svc := index $v $name }}
 {{- $ctx := dict "root" $root "name" $name }}
 {{- if $svc.enabled }}
+{{- /* The settings file exactly as mounted (its checksum is a pod annotation). */}}
+{{- $configFile := include "egide.configFile" $ctx | trim }}
+{{- if $configFile }}
+{{- $configFile = printf "%s\n" $configFile }}
+{{- end }}
 {{- if $v.serviceAccount.create }}
 ---
 apiVersion: v1
@@ -278,6 +369,15 @@ spec:
       appProtocol: kubernetes.io/h2c
       {{- end }}
     {{- end }}
+{{- if $configFile }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  {{- include "egide.metadata" $ctx | nindent 2 }}
+data:
+  {{- dict (printf "%s.toml" $name) $configFile | toYaml | nindent 2 }}
+{{- end }}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -298,7 +398,12 @@ spec:
     metadata:
       labels:
         {{- include "egide.labels" $ctx | nindent 8 }}
-      {{- with $svc.podAnnotations }}
+      {{- $podAnnotations := merge (dict) (default (dict) $svc.podAnnotations) }}
+      {{- if $configFile }}
+      {{- /* sha256 of the mounted file: a settings change rolls the pods. */}}
+      {{- $_ := set $podAnnotations "checksum/config" (sha256sum $configFile) }}
+      {{- end }}
+      {{- with $podAnnotations }}
       annotations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -337,6 +442,11 @@ spec:
               mountPath: /etc/egide/tls
               readOnly: true
             {{- end }}
+            {{- if $configFile }}
+            - name: config
+              mountPath: {{ include "egide.configDir" $root }}
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
@@ -346,6 +456,13 @@ spec:
           secret:
             secretName: {{ required "gateway.tls.secretName is required" $svc.tls.secretName }}
             defaultMode: 0440
+        {{- end }}
+        {{- if $configFile }}
+        - name: config
+          configMap:
+            name: {{ include "egide.componentName" $ctx }}
+            # public settings only (no secrets): world-readable, independent of fsGroup
+            defaultMode: 0444
         {{- end }}
       {{- with $svc.nodeSelector }}
       nodeSelector:

@@ -11,12 +11,12 @@ use crate::domain::structure::{NewStructure, Structure, StructureIdentifier, Str
 /// A registration request, parsed; every bad field is reported at once.
 pub fn new_structure(request: RegisterStructureRequest) -> Result<NewStructure, ApiError> {
     let mut violations = Vec::new();
-    let identifier = match request.identifier {
-        Some(register_structure_request::Identifier::Finess(f)) => Finess::parse(&f)
+    let identifier = match &request.identifier {
+        Some(register_structure_request::Identifier::Finess(f)) => Finess::parse(f)
             .map(StructureIdentifier::Finess)
             .map_err(|e| violations.push(FieldViolation::new("finess", e.to_string())))
             .ok(),
-        Some(register_structure_request::Identifier::Siret(s)) => Siret::parse(&s)
+        Some(register_structure_request::Identifier::Siret(s)) => Siret::parse(s)
             .map(StructureIdentifier::Siret)
             .map_err(|e| violations.push(FieldViolation::new("siret", e.to_string())))
             .ok(),
@@ -28,13 +28,38 @@ pub fn new_structure(request: RegisterStructureRequest) -> Result<NewStructure, 
             None
         }
     };
-    let name = StructureName::parse(&request.name)
-        .map_err(|e| violations.push(FieldViolation::new("name", e.to_string())))
-        .ok();
-    match (identifier, name) {
-        (Some(identifier), Some(name)) if violations.is_empty() => {
-            Ok(NewStructure { identifier, name })
+    // A FINESS registration may leave the name to the directory.
+    let finess_without_name = request.name.trim().is_empty()
+        && matches!(
+            request.identifier,
+            Some(register_structure_request::Identifier::Finess(_))
+        );
+    let name = if finess_without_name {
+        Some(None)
+    } else {
+        StructureName::parse(&request.name)
+            .map_err(|e| violations.push(FieldViolation::new("name", e.to_string())))
+            .ok()
+            .map(Some)
+    };
+    let without_directory_by = if request.allow_without_directory {
+        let operator = request.operator.trim();
+        if operator.is_empty() || operator.len() > 64 || operator.chars().any(char::is_control) {
+            violations.push(FieldViolation::new(
+                "operator",
+                "an operator id (1 to 64 characters) is required with allow_without_directory",
+            ));
         }
+        Some(operator.to_owned())
+    } else {
+        None
+    };
+    match (identifier, name) {
+        (Some(identifier), Some(name)) if violations.is_empty() => Ok(NewStructure {
+            identifier,
+            name,
+            without_directory_by,
+        }),
         _ => Err(ApiError::invalid_argument(violations)),
     }
 }
@@ -55,6 +80,8 @@ pub fn structure(s: &Structure) -> StructureMessage {
         }),
         name: s.name.clone(),
         registered_at: Some(timestamp(s.registered_at)),
+        establishment: None,
+        registered_without_directory_by: s.without_directory_by.clone().unwrap_or_default(),
     }
 }
 
@@ -66,12 +93,13 @@ mod tests {
     #[test]
     fn every_bad_field_is_reported() {
         let err = new_structure(RegisterStructureRequest {
-            identifier: Some(register_structure_request::Identifier::Finess("123".into())),
+            identifier: Some(register_structure_request::Identifier::Siret("123".into())),
             name: "  ".into(),
+            ..Default::default()
         })
         .unwrap_err();
         let fields: Vec<_> = err.violations().iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, ["finess", "name"]);
+        assert_eq!(fields, ["siret", "name"]);
     }
 
     #[test]
@@ -79,6 +107,7 @@ mod tests {
         let err = new_structure(RegisterStructureRequest {
             identifier: None,
             name: "CHU".into(),
+            ..Default::default()
         })
         .unwrap_err();
         assert_eq!(err.violations()[0].field, "identifier");

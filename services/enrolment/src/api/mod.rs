@@ -1,84 +1,210 @@
-//! The gRPC API: `egide.enrolment.v1.EnrolmentService`.
+//! The gRPC API: `egide.enrolment.v1.EnrolmentService`. Handlers parse, call the module
+//! that owns the resource, and map errors once (`ApiError → Status`).
 
 mod convert;
+mod structures;
 
-use egide_kit::{
-    ApiError,
-    app::Platform,
-    events::{NewEvent, Payload, actor},
-};
-use egide_proto::enrolment::v1::{
-    GetStructureRequest, GetStructureResponse, RegisterStructureRequest, RegisterStructureResponse,
-    StructureRegistered, enrolment_service_server::EnrolmentService,
-};
-use sea_orm::TransactionTrait;
-use tonic::{Request, Response, Status};
+use std::pin::Pin;
 
-use crate::store::structures;
+use egide_kit::ApiError;
+use egide_proto::enrolment::v1::{self as pb, enrolment_service_server::EnrolmentService};
+use futures::Stream;
+use tonic::{Request, Response, Status, Streaming};
 
-/// NATS subject and event type of a structure registration.
-pub const STRUCTURE_REGISTERED: &str = "egide.enrolment.structure.registered";
+use crate::{Ctx, devices, directory, professionals, wallets};
+
+pub use structures::STRUCTURE_REGISTERED;
 
 /// The enrolment API.
 #[derive(Debug, Clone)]
 pub struct EnrolmentApi {
-    platform: Platform,
+    ctx: Ctx,
 }
 
 impl EnrolmentApi {
-    /// The API over `platform`.
-    pub fn new(platform: Platform) -> Self {
-        Self { platform }
+    /// The API over `ctx`.
+    pub fn new(ctx: Ctx) -> Self {
+        Self { ctx }
     }
 }
+
+fn respond<T>(r: Result<T, ApiError>) -> Result<Response<T>, Status> {
+    r.map(Response::new).map_err(Status::from)
+}
+
+/// The response stream of `ImportDirectory`.
+pub type ImportStream =
+    Pin<Box<dyn Stream<Item = Result<pb::ImportDirectoryResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl EnrolmentService for EnrolmentApi {
     #[tracing::instrument(skip_all, fields(rpc = "RegisterStructure"))]
     async fn register_structure(
         &self,
-        request: Request<RegisterStructureRequest>,
-    ) -> Result<Response<RegisterStructureResponse>, Status> {
-        let new = convert::new_structure(request.into_inner())?;
-        let txn = self.platform.db.begin().await.map_err(ApiError::from)?;
-        let structure = structures::insert(&txn, &new)
-            .await
-            .map_err(ApiError::from)?;
-        let message = convert::structure(&structure);
-        let id_nat = message.id_nat_struct.clone();
-        let event = NewEvent::new(
-            STRUCTURE_REGISTERED,
-            // Until the gateway passes the caller's verified identity, the service acts.
-            actor::service(crate::SERVICE),
-            Payload::StructureRegistered(StructureRegistered {
-                structure: Some(message.clone()),
-            }),
-        )
-        .about("structure", id_nat.clone());
-        self.platform
-            .outbox
-            .enqueue(&txn, event)
-            .await
-            .map_err(ApiError::from)?;
-        txn.commit().await.map_err(ApiError::from)?;
-        self.platform.outbox.wake();
-        tracing::info!(structure = %id_nat, "structure registered");
-        Ok(Response::new(RegisterStructureResponse {
-            structure: Some(message),
-        }))
+        request: Request<pb::RegisterStructureRequest>,
+    ) -> Result<Response<pb::RegisterStructureResponse>, Status> {
+        respond(structures::register(&self.ctx, request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetStructure"))]
     async fn get_structure(
         &self,
-        request: Request<GetStructureRequest>,
-    ) -> Result<Response<GetStructureResponse>, Status> {
-        let id_nat = convert::id_nat_struct(&request.into_inner().id_nat_struct)?;
-        let structure = structures::get_by_id_nat(&self.platform.db, &id_nat.to_string())
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Response::new(GetStructureResponse {
-            structure: Some(convert::structure(&structure)),
-        }))
+        request: Request<pb::GetStructureRequest>,
+    ) -> Result<Response<pb::GetStructureResponse>, Status> {
+        respond(structures::get(&self.ctx, request.into_inner()).await)
+    }
+
+    type ImportDirectoryStream = ImportStream;
+
+    #[tracing::instrument(skip_all, fields(rpc = "ImportDirectory"))]
+    async fn import_directory(
+        &self,
+        request: Request<Streaming<pb::ImportDirectoryRequest>>,
+    ) -> Result<Response<Self::ImportDirectoryStream>, Status> {
+        respond(directory::import::start(self.ctx.clone(), request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ListDirectoryImports"))]
+    async fn list_directory_imports(
+        &self,
+        request: Request<pb::ListDirectoryImportsRequest>,
+    ) -> Result<Response<pb::ListDirectoryImportsResponse>, Status> {
+        respond(directory::status::list_imports(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ListImportRejects"))]
+    async fn list_import_rejects(
+        &self,
+        request: Request<pb::ListImportRejectsRequest>,
+    ) -> Result<Response<pb::ListImportRejectsResponse>, Status> {
+        respond(directory::status::list_rejects(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "SearchInsIdentity"))]
+    async fn search_ins_identity(
+        &self,
+        request: Request<pb::SearchInsIdentityRequest>,
+    ) -> Result<Response<pb::SearchInsIdentityResponse>, Status> {
+        respond(directory::status::search_ins(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetProfessional"))]
+    async fn get_professional(
+        &self,
+        request: Request<pb::GetProfessionalRequest>,
+    ) -> Result<Response<pb::GetProfessionalResponse>, Status> {
+        respond(professionals::get(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "SetProfessionalContacts"))]
+    async fn set_professional_contacts(
+        &self,
+        request: Request<pb::SetProfessionalContactsRequest>,
+    ) -> Result<Response<pb::SetProfessionalContactsResponse>, Status> {
+        respond(professionals::set_contacts(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "StartEcpsActivation"))]
+    async fn start_ecps_activation(
+        &self,
+        request: Request<pb::StartEcpsActivationRequest>,
+    ) -> Result<Response<pb::StartEcpsActivationResponse>, Status> {
+        respond(professionals::start_ecps(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ConfirmEcpsActivation"))]
+    async fn confirm_ecps_activation(
+        &self,
+        request: Request<pb::ConfirmEcpsActivationRequest>,
+    ) -> Result<Response<pb::ConfirmEcpsActivationResponse>, Status> {
+        respond(professionals::confirm_ecps(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "StartWalletEnrolment"))]
+    async fn start_wallet_enrolment(
+        &self,
+        request: Request<pb::StartWalletEnrolmentRequest>,
+    ) -> Result<Response<pb::StartWalletEnrolmentResponse>, Status> {
+        respond(wallets::start(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ResendEmailCode"))]
+    async fn resend_email_code(
+        &self,
+        request: Request<pb::ResendEmailCodeRequest>,
+    ) -> Result<Response<pb::ResendEmailCodeResponse>, Status> {
+        respond(wallets::resend(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ConfirmEmailCode"))]
+    async fn confirm_email_code(
+        &self,
+        request: Request<pb::ConfirmEmailCodeRequest>,
+    ) -> Result<Response<pb::ConfirmEmailCodeResponse>, Status> {
+        respond(wallets::confirm_email(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "SubmitIdentityProof"))]
+    async fn submit_identity_proof(
+        &self,
+        request: Request<pb::SubmitIdentityProofRequest>,
+    ) -> Result<Response<pb::SubmitIdentityProofResponse>, Status> {
+        respond(wallets::submit_proof(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CreateDeviceChallenge"))]
+    async fn create_device_challenge(
+        &self,
+        request: Request<pb::CreateDeviceChallengeRequest>,
+    ) -> Result<Response<pb::CreateDeviceChallengeResponse>, Status> {
+        respond(devices::challenge(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "RegisterDevice"))]
+    async fn register_device(
+        &self,
+        request: Request<pb::RegisterDeviceRequest>,
+    ) -> Result<Response<pb::RegisterDeviceResponse>, Status> {
+        respond(devices::register(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "RevokeDevice"))]
+    async fn revoke_device(
+        &self,
+        request: Request<pb::RevokeDeviceRequest>,
+    ) -> Result<Response<pb::RevokeDeviceResponse>, Status> {
+        respond(devices::revoke(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetWallet"))]
+    async fn get_wallet(
+        &self,
+        request: Request<pb::GetWalletRequest>,
+    ) -> Result<Response<pb::GetWalletResponse>, Status> {
+        respond(wallets::get(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "SuspendWallet"))]
+    async fn suspend_wallet(
+        &self,
+        request: Request<pb::SuspendWalletRequest>,
+    ) -> Result<Response<pb::SuspendWalletResponse>, Status> {
+        respond(wallets::suspend(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ReactivateWallet"))]
+    async fn reactivate_wallet(
+        &self,
+        request: Request<pb::ReactivateWalletRequest>,
+    ) -> Result<Response<pb::ReactivateWalletResponse>, Status> {
+        respond(wallets::reactivate(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CloseWallet"))]
+    async fn close_wallet(
+        &self,
+        request: Request<pb::CloseWalletRequest>,
+    ) -> Result<Response<pb::CloseWalletResponse>, Status> {
+        respond(wallets::close(&self.ctx, request.into_inner()).await)
     }
 }

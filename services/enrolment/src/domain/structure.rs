@@ -81,8 +81,10 @@ impl StructureName {
 pub struct NewStructure {
     /// Its identifier.
     pub identifier: StructureIdentifier,
-    /// Its name.
-    pub name: StructureName,
+    /// Its name; `None` takes the directory's.
+    pub name: Option<StructureName>,
+    /// The operator who accepts a structure no directory lists, if one does.
+    pub without_directory_by: Option<String>,
 }
 
 /// A registered structure.
@@ -96,6 +98,8 @@ pub struct Structure {
     pub name: String,
     /// When it was registered.
     pub registered_at: DateTime<Utc>,
+    /// The operator who registered it without a directory entry.
+    pub without_directory_by: Option<String>,
 }
 
 /// Structure errors.

@@ -3,6 +3,8 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261122_000002_structures;
+mod m20261122_000003_directories;
+mod m20261122_000004_wallets;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -12,6 +14,8 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = egide_kit::outbox::migrations();
         migrations.push(Box::new(m20261122_000002_structures::Migration));
+        migrations.push(Box::new(m20261122_000003_directories::Migration));
+        migrations.push(Box::new(m20261122_000004_wallets::Migration));
         migrations
     }
 }

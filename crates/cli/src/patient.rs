@@ -1,0 +1,250 @@
+//! `egide patient …`: patients' wallets (the server side of the carte Vitale app).
+
+mod enrol;
+
+use std::{path::Path, process::ExitCode};
+
+use clap::Subcommand;
+use egide_proto::enrolment::v1::{
+    CloseWalletRequest, Device, DeviceOwner, GetWalletRequest, InsuredRights,
+    ReactivateWalletRequest, Requester, RevokeDeviceRequest, SuspendWalletRequest, Wallet,
+    device_owner, requester,
+};
+
+use crate::{
+    client::{JsonArg, Show, enrolment, fmt_time, or_dash, required, short_enum, show},
+    phone::print_devices,
+};
+
+/// `egide patient …`
+#[derive(Subcommand)]
+pub enum PatientCommand {
+    /// Plays the carte Vitale app against the simulators: starts an enrolment, confirms
+    /// the e-mail code from the mail capture, gets an identity attestation from the
+    /// proofing simulator, registers a fresh device key.
+    Enrol(enrol::EnrolArgs),
+    /// Shows a wallet.
+    Show {
+        /// The wallet id.
+        wallet_id: String,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Suspends an active wallet.
+    Suspend {
+        /// The wallet id.
+        wallet_id: String,
+        /// Why, e.g. lost_phone or fraud_suspicion.
+        #[arg(long)]
+        reason: String,
+        /// The insurer operator asking; without it, the patient asks.
+        #[arg(long)]
+        operator: Option<String>,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Reactivates a suspended wallet.
+    Reactivate {
+        /// The wallet id.
+        wallet_id: String,
+        /// The insurer operator asking; without it, the patient asks.
+        #[arg(long)]
+        operator: Option<String>,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Closes a wallet for good and revokes its devices.
+    Close {
+        /// The wallet id.
+        wallet_id: String,
+        /// The operator asking; without it, the patient asks.
+        #[arg(long)]
+        operator: Option<String>,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Revokes one device of a wallet.
+    RevokeDevice {
+        /// The wallet id.
+        wallet_id: String,
+        /// The device id (see `patient show`).
+        device_id: String,
+        /// The operator revoking; without it, the patient does.
+        #[arg(long)]
+        operator: Option<String>,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+}
+
+/// `egide patient …`
+pub async fn run(run_dir: &Path, command: PatientCommand) -> anyhow::Result<ExitCode> {
+    let mut client = enrolment(run_dir).await?;
+    let (wallet, json) = match command {
+        PatientCommand::Enrol(args) => return enrol::run(run_dir, &mut client, args).await,
+        PatientCommand::Show { wallet_id, json } => {
+            let r = client.get_wallet(GetWalletRequest { wallet_id }).await?;
+            (r.into_inner().wallet, json)
+        }
+        PatientCommand::Suspend {
+            wallet_id,
+            reason,
+            operator,
+            json,
+        } => {
+            let request = SuspendWalletRequest {
+                wallet_id,
+                reason,
+                by: Some(by(operator)),
+            };
+            (
+                client.suspend_wallet(request).await?.into_inner().wallet,
+                json,
+            )
+        }
+        PatientCommand::Reactivate {
+            wallet_id,
+            operator,
+            json,
+        } => {
+            let request = ReactivateWalletRequest {
+                wallet_id,
+                by: Some(by(operator)),
+            };
+            let r = client.reactivate_wallet(request).await?;
+            (r.into_inner().wallet, json)
+        }
+        PatientCommand::Close {
+            wallet_id,
+            operator,
+            json,
+        } => {
+            let request = CloseWalletRequest {
+                wallet_id,
+                by: Some(by(operator)),
+            };
+            (
+                client.close_wallet(request).await?.into_inner().wallet,
+                json,
+            )
+        }
+        PatientCommand::RevokeDevice {
+            wallet_id,
+            device_id,
+            operator,
+            json,
+        } => {
+            let request = RevokeDeviceRequest {
+                owner: Some(wallet_owner(wallet_id)),
+                device_id,
+                operator: operator.unwrap_or_default(),
+            };
+            let device = client.revoke_device(request).await?.into_inner().device;
+            show(&required(device, "device")?, json)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    show(&required(wallet, "wallet")?, json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Who asks: the operator when named, else the patient.
+fn by(operator: Option<String>) -> Requester {
+    Requester {
+        who: Some(match operator {
+            Some(o) => requester::Who::Operator(o),
+            None => requester::Who::Patient(true),
+        }),
+    }
+}
+
+/// The device owner for a wallet.
+fn wallet_owner(wallet_id: String) -> DeviceOwner {
+    DeviceOwner {
+        owner: Some(device_owner::Owner::WalletId(wallet_id)),
+    }
+}
+
+impl Show for Wallet {
+    const NAME: &'static str = "egide.enrolment.v1.Wallet";
+
+    fn print(&self) {
+        println!("wallet {}", self.id);
+        println!(
+            "  state       {}",
+            short_enum(self.state().as_str_name(), "WALLET_STATE_")
+        );
+        if let Some(i) = &self.identity {
+            i.print();
+        }
+        println!("  e-mail      {}", or_dash(&self.email_masked));
+        if let Some(p) = &self.proofing {
+            println!(
+                "  proofing    {} by {} ({}){}",
+                p.level,
+                p.method,
+                p.provider,
+                p.proofed_at
+                    .as_ref()
+                    .map(|t| format!(", {}", fmt_time(t)))
+                    .unwrap_or_default()
+            );
+        }
+        match &self.rights {
+            Some(r) => println!("  rights      {}", rights(r)),
+            None => println!("  rights      none in the rights reference"),
+        }
+        for d in &self.dependants {
+            let who = if d.nir.is_empty() {
+                format!("birth rank {}", d.birth_rank)
+            } else {
+                d.nir.clone()
+            };
+            let r = d.rights.as_ref().map(rights).unwrap_or_default();
+            println!("  dependant   {} {who}  {r}", d.quality);
+        }
+        if self.dependants.is_empty() {
+            println!("  dependants  none");
+        }
+        print_devices(&self.devices);
+        for (label, t) in [
+            ("created", &self.created_at),
+            ("activated", &self.activated_at),
+            ("expires", &self.expires_at),
+        ] {
+            if let Some(t) = t {
+                println!("  {label:<11} {}", fmt_time(t));
+            }
+        }
+        if !self.suspension_reason.is_empty() {
+            println!(
+                "  suspended   {} (by {})",
+                self.suspension_reason,
+                or_dash(&self.suspended_by)
+            );
+        }
+    }
+}
+
+fn rights(r: &InsuredRights) -> String {
+    format!(
+        "scheme {} fund {} centre {}, from {} to {}",
+        r.scheme,
+        r.fund,
+        r.centre,
+        or_dash(&r.coverage_start),
+        if r.coverage_end.is_empty() {
+            "open"
+        } else {
+            &r.coverage_end
+        }
+    )
+}
+
+impl Show for Device {
+    const NAME: &'static str = "egide.enrolment.v1.Device";
+
+    fn print(&self) {
+        print_devices(std::slice::from_ref(self));
+    }
+}

@@ -1,0 +1,334 @@
+//! The RPPS extract: activity rows grouped into professionals.
+//!
+//! Consecutive rows of the same professional (the extract lists a professional's
+//! activities together) form a run, staged as one row with its activities as a JSON array.
+//! A professional whose rows are scattered gets several runs, merged when applying.
+//! An exact duplicate line within a run is rejected (`duplicate_line`); duplicate
+//! activities across runs are rejected when merging.
+
+use chrono::{DateTime, Utc};
+use egide_directory::{FileError, RowError, lines::Line, rpps};
+use egide_ids::RppsPolicy;
+use egide_kit::{
+    ApiError,
+    events::{NewEvent, Payload, actor},
+};
+use egide_proto::enrolment::v1 as pb;
+use sea_orm::sqlx::{self, PgConnection, Postgres, Row as _, Transaction};
+use serde::Serialize;
+
+use super::{
+    apply::{Applied, Table},
+    copy,
+    import::{ImportJob, Reject, Sink},
+};
+use crate::config::DirectorySettings;
+
+const STAGING_DDL: &str = "CREATE TEMP TABLE rpps_staging (
+    first_line bigint, id_nat_ps text, civility text, last_name text, first_name text,
+    profession_code text, profession_label text, activities jsonb, lines bigint[],
+    content_hash text) ON COMMIT DROP";
+const COPY_SQL: &str = "COPY rpps_staging FROM STDIN";
+
+/// One activity as stored (keys = the proto `Activity` field names).
+#[derive(Serialize)]
+struct ActivityOut<'a> {
+    profession_code: &'a str,
+    profession_label: &'a str,
+    category_code: &'a str,
+    expertise_type_code: &'a str,
+    expertise_code: &'a str,
+    expertise_label: &'a str,
+    practice_mode_code: &'a str,
+    practice_mode_label: &'a str,
+    site_siret: &'a str,
+    site_siren: &'a str,
+    site_finess: &'a str,
+    legal_entity_finess: &'a str,
+    structure_technical_id: &'a str,
+    site_name: &'a str,
+    site_trade_name: &'a str,
+    address: String,
+    postal_code: &'a str,
+    town: &'a str,
+    phone: &'a str,
+    email: &'a str,
+    department_code: &'a str,
+}
+
+fn join_nonempty(parts: &[&str], sep: &str) -> String {
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+#[derive(Default)]
+struct Run {
+    id_nat_ps: String,
+    first_line: u64,
+    civility: String,
+    last_name: String,
+    first_name: String,
+    profession_code: String,
+    profession_label: String,
+    activities: Vec<String>,
+    lines: Vec<u64>,
+    raw: Vec<Vec<u8>>,
+}
+
+/// Parses activity lines and stages runs.
+pub struct RppsSink {
+    policy: RppsPolicy,
+    run: Option<Run>,
+}
+
+impl RppsSink {
+    /// A sink with the configured RPPS test range.
+    pub fn new(settings: &DirectorySettings) -> Self {
+        Self {
+            policy: RppsPolicy::with_test_prefixes(settings.rpps_test_prefixes.iter().cloned()),
+            run: None,
+        }
+    }
+
+    fn flush(&mut self, out: &mut Vec<u8>) {
+        let Some(run) = self.run.take() else { return };
+        let mut sorted: Vec<&[u8]> = run.activities.iter().map(|a| a.as_bytes()).collect();
+        sorted.sort_unstable();
+        let person = [
+            run.civility.as_bytes(),
+            run.last_name.as_bytes(),
+            run.first_name.as_bytes(),
+            run.profession_code.as_bytes(),
+            run.profession_label.as_bytes(),
+        ];
+        let hash = copy::content_hash(person.into_iter().chain(sorted));
+        copy::number(out, run.first_line);
+        copy::field(out, &run.id_nat_ps);
+        copy::field(out, &run.civility);
+        copy::field(out, &run.last_name);
+        copy::field(out, &run.first_name);
+        copy::field(out, &run.profession_code);
+        copy::field(out, &run.profession_label);
+        let mut json = String::with_capacity(run.activities.iter().map(|a| a.len() + 1).sum::<usize>() + 2);
+        json.push('[');
+        json.push_str(&run.activities.join(","));
+        json.push(']');
+        copy::field(out, &json);
+        let lines = run.lines.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        copy::field(out, &format!("{{{lines}}}"));
+        copy::field(out, &hash);
+        copy::end_row(out);
+    }
+}
+
+impl Sink for RppsSink {
+    fn staging(&self) -> (&'static str, &'static str) {
+        (STAGING_DDL, COPY_SQL)
+    }
+
+    fn first_line(&mut self, line: &[u8]) -> Result<Option<DateTime<Utc>>, FileError> {
+        rpps::check_header(line).map(|()| None)
+    }
+
+    fn line(&mut self, line: Line<'_>, out: &mut Vec<u8>) -> Result<(), RowError> {
+        let number = line.number();
+        let raw = line.bytes().unwrap_or_default();
+        let policy = &self.policy;
+        let a = line.parse(|b| rpps::parse_activity(b, policy))?;
+        let id = a.id_nat_ps.to_string();
+        if self.run.as_ref().is_some_and(|r| r.id_nat_ps != id) {
+            self.flush(out);
+        }
+        let run = self.run.get_or_insert_with(|| Run {
+            id_nat_ps: id,
+            first_line: number,
+            civility: a.practice_civility_code.to_owned(),
+            last_name: a.practice_last_name.to_owned(),
+            first_name: a.practice_first_name.to_owned(),
+            profession_code: a.profession_code.to_owned(),
+            profession_label: a.profession_label.to_owned(),
+            ..Run::default()
+        });
+        if let Some(i) = run.raw.iter().position(|r| r.as_slice() == raw) {
+            return Err(RowError::new(
+                "duplicate_line",
+                format!("duplicate of line {}", run.lines[i]),
+            ));
+        }
+        let street = join_nonempty(
+            &[a.street_number, a.street_number_suffix, a.street_type_label, a.street_name],
+            " ",
+        );
+        let town_line = join_nonempty(&[a.postal_code, a.commune_label], " ");
+        let activity = ActivityOut {
+            profession_code: a.profession_code,
+            profession_label: a.profession_label,
+            category_code: a.category_code,
+            expertise_type_code: a.expertise_type_code,
+            expertise_code: a.expertise_code,
+            expertise_label: a.expertise_label,
+            practice_mode_code: a.practice_mode_code,
+            practice_mode_label: a.practice_mode_label,
+            site_siret: a.site_siret,
+            site_siren: a.site_siren,
+            site_finess: a.site_finess,
+            legal_entity_finess: a.legal_entity_finess,
+            structure_technical_id: a.structure_technical_id,
+            site_name: a.site_name,
+            site_trade_name: a.site_trade_name,
+            address: join_nonempty(&[&street, a.distribution_mention, &town_line], ", "),
+            postal_code: a.postal_code,
+            town: a.commune_label,
+            phone: a.phone,
+            email: a.email,
+            department_code: a.department_code,
+        };
+        let json = serde_json::to_string(&activity)
+            .map_err(|e| RowError::new("internal", format!("cannot encode the activity: {e}")))?;
+        run.activities.push(json);
+        run.lines.push(number);
+        run.raw.push(raw.to_vec());
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        self.flush(out);
+    }
+}
+
+fn err(e: sqlx::Error) -> ApiError {
+    ApiError::internal(e)
+}
+
+/// Merges professionals whose rows were scattered (reporting duplicate activities), then
+/// applies the staging table; changed professionals get events.
+pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) -> Result<Applied, ApiError> {
+    let conn: &mut PgConnection = txn;
+    sqlx::query(
+        "CREATE TEMP TABLE rpps_multi ON COMMIT DROP AS \
+         SELECT id_nat_ps FROM rpps_staging GROUP BY id_nat_ps HAVING count(*) > 1",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(err)?;
+    let mut extra_rejects = Vec::new();
+    let multi: i64 = sqlx::query_scalar("SELECT count(*) FROM rpps_multi")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(err)?;
+    if multi > 0 {
+        sqlx::query(
+            "CREATE TEMP TABLE rpps_acts ON COMMIT DROP AS \
+             SELECT s.id_nat_ps, l.line, a.act, \
+                    min(l.line) OVER (PARTITION BY s.id_nat_ps, a.act) AS first \
+             FROM rpps_staging s JOIN rpps_multi m USING (id_nat_ps) \
+             CROSS JOIN LATERAL unnest(s.lines) WITH ORDINALITY AS l(line, i) \
+             JOIN LATERAL jsonb_array_elements(s.activities) WITH ORDINALITY AS a(act, j) ON l.i = a.j",
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(err)?;
+        let dups = sqlx::query("SELECT line, first FROM rpps_acts WHERE line <> first ORDER BY line")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(err)?;
+        for d in dups {
+            let line: i64 = d.get("line");
+            let first: i64 = d.get("first");
+            extra_rejects.push(Reject {
+                line: line as u64,
+                code: "duplicate_line".into(),
+                reason: format!("same activity as line {first}"),
+            });
+        }
+        sqlx::query(
+            "CREATE TEMP TABLE rpps_merged ON COMMIT DROP AS \
+             WITH agg AS ( \
+               SELECT id_nat_ps, jsonb_agg(act ORDER BY line) AS activities, \
+                      array_agg(line ORDER BY line) AS lines, \
+                      md5(string_agg(act::text, ',' ORDER BY act::text)) AS content_hash \
+               FROM rpps_acts WHERE line = first GROUP BY id_nat_ps), \
+             person AS ( \
+               SELECT DISTINCT ON (id_nat_ps) id_nat_ps, first_line, civility, last_name, \
+                      first_name, profession_code, profession_label \
+               FROM rpps_staging JOIN rpps_multi USING (id_nat_ps) ORDER BY id_nat_ps, first_line) \
+             SELECT p.first_line, p.id_nat_ps, p.civility, p.last_name, p.first_name, \
+                    p.profession_code, p.profession_label, a.activities, a.lines, a.content_hash \
+             FROM person p JOIN agg a USING (id_nat_ps)",
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(err)?;
+        sqlx::query("DELETE FROM rpps_staging s USING rpps_multi m WHERE s.id_nat_ps = m.id_nat_ps")
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?;
+        sqlx::query("INSERT INTO rpps_staging SELECT * FROM rpps_merged")
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?;
+    }
+    let table = Table {
+        table: "professionals",
+        staging: "rpps_staging",
+        keys: &["id_nat_ps"],
+        columns: &[
+            "civility",
+            "last_name",
+            "first_name",
+            "profession_code",
+            "profession_label",
+            "activities",
+        ],
+    };
+    let (counts, changes) = table.merge(&mut *conn, job, true).await?;
+    // e-CPS follows the directory: blocked while the professional is inactive.
+    sqlx::query("UPDATE ecps SET state = 'inactive', updated_at = now() WHERE id_nat_ps = ANY($1)")
+        .bind(&changes.deactivated)
+        .execute(&mut *conn)
+        .await
+        .map_err(err)?;
+    sqlx::query(
+        "UPDATE ecps e SET state = 'active', updated_at = now() WHERE e.id_nat_ps = ANY($1) \
+         AND e.state = 'inactive' AND EXISTS (SELECT 1 FROM devices d \
+           WHERE d.id_nat_ps = e.id_nat_ps AND d.revoked_at IS NULL)",
+    )
+    .bind(&changes.reactivated)
+    .execute(&mut *conn)
+    .await
+    .map_err(err)?;
+    sqlx::query("DELETE FROM ecps WHERE id_nat_ps = ANY($1) AND state = 'inactive'")
+        .bind(&changes.reactivated)
+        .execute(&mut *conn)
+        .await
+        .map_err(err)?;
+    let import_id = job.id().to_string();
+    let by = actor::operator(job.operator());
+    let mut events = Vec::with_capacity(changes.updated.len() + changes.reactivated.len() + changes.deactivated.len());
+    for (verb, keys, active) in [
+        ("egide.enrolment.professional.updated", &changes.updated, true),
+        ("egide.enrolment.professional.reactivated", &changes.reactivated, true),
+        ("egide.enrolment.professional.deactivated", &changes.deactivated, false),
+    ] {
+        for id in keys {
+            events.push(
+                NewEvent::new(
+                    verb,
+                    by.clone(),
+                    Payload::ProfessionalChanged(pb::ProfessionalChanged {
+                        id_nat_ps: id.clone(),
+                        import_id: import_id.clone(),
+                        active,
+                        ecps_state: pb::EcpsState::Unspecified as i32,
+                    }),
+                )
+                .about("professional", id.clone()),
+            );
+        }
+    }
+    Ok(Applied { counts, extra_rejects, events })
+}
