@@ -178,3 +178,50 @@ pub async fn lookup_professionals(
     all.elapsed = started.elapsed();
     all
 }
+
+/// Open-loop lookups: `rate` requests per second for `duration`, each sent at its
+/// scheduled time whatever the previous ones do, latency counted from that time (no
+/// coordinated omission).
+pub async fn lookup_professionals_paced(
+    clients: Vec<EnrolmentServiceClient<Channel>>,
+    ids: Arc<Vec<String>>,
+    rate: u32,
+    duration: Duration,
+) -> Lookups {
+    const TICK: Duration = Duration::from_millis(5);
+    let per_tick = (f64::from(rate) * TICK.as_secs_f64()).round().max(1.0) as usize;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut n = 0_usize;
+    let ticks = (duration.as_secs_f64() / TICK.as_secs_f64()) as usize;
+    for t in 0..ticks {
+        tick.tick().await;
+        let scheduled = started + TICK * t as u32;
+        for _ in 0..per_tick {
+            let mut client = clients[n % clients.len()].clone();
+            let id = ids[(n * 7919) % ids.len()].clone();
+            n += 1;
+            tasks.spawn(async move {
+                let r = client
+                    .get_professional(GetProfessionalRequest { id_nat_ps: id })
+                    .await;
+                (r.map(|_| ()).map_err(|s| format!("{:?}: {}", s.code(), s.message())), scheduled.elapsed())
+            });
+        }
+    }
+    let mut all = Lookups::default();
+    while let Some(Ok((result, latency))) = tasks.join_next().await {
+        match result {
+            Ok(()) => {
+                all.ok += 1;
+                all.latencies.push(latency);
+            }
+            Err(e) if all.errors.len() < 5 => all.errors.push(e),
+            Err(_) => {}
+        }
+    }
+    all.elapsed = started.elapsed();
+    all
+}

@@ -59,7 +59,12 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            // Small gRPC responses must not wait for Nagle's algorithm (a 40 ms stall
+            // against delayed ACKs); tonic's own `tcp_nodelay` only covers `serve(addr)`.
+            tokio_stream::StreamExt::map(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                |accepted| accepted.and_then(|tcp| tcp.set_nodelay(true).map(|()| tcp)),
+            ),
             shutdown.cancelled_owned(),
         )
         .await?;

@@ -717,10 +717,15 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     use egide_directory::synth::{SynthSpec, write_all};
     use egide_proto::enrolment::v1::{DirectorySource, ImportHeader};
 
+    // `EGIDE_BENCH_PROFESSIONALS` shrinks the set while iterating on the import.
+    let professionals = std::env::var("EGIDE_BENCH_PROFESSIONALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DIRECTORY_PROFESSIONALS);
     let dir = TempDir::new("directory-bench")?;
     println!(
         "[6] directory: synthesising {} professionals and {} establishments…",
-        thousands(DIRECTORY_PROFESSIONALS as f64),
+        thousands(professionals as f64),
         thousands(DIRECTORY_STRUCTURES as f64)
     );
     let t = Instant::now();
@@ -729,7 +734,7 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
         write_all(
             &out,
             &SynthSpec {
-                professionals: DIRECTORY_PROFESSIONALS,
+                professionals,
                 structures: DIRECTORY_STRUCTURES,
                 identities: 0,
                 broken: 0,
@@ -770,7 +775,7 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
         gateway: true,
         own_postgres: true,
         own_vault: true,
-        log_filter: "info".into(),
+        log_filter: std::env::var("EGIDE_BENCH_LOG").unwrap_or_else(|_| "info".into()),
         bin_dir: Some(bin_dir.to_path_buf()),
         ..Options::default()
     })
@@ -881,7 +886,7 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     ));
 
     // Lookups through the gateway.
-    let ids = Arc::new(sample_ids);
+    let ids = Arc::new(sample_ids.clone());
     let lookups = egide_e2e::directory::lookup_professionals(
         p.enrolment_pool(8)?,
         ids,
@@ -899,20 +904,97 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     );
     if let Some(e) = lookups.errors.first() {
         println!("      first error: {e}");
+        p.keep_logs();
+        println!("      logs kept in {}", p.dir().display());
     }
-    rows.push(Row::judged(
-        "GetProfessional via gateway",
+    let direct = egide_e2e::directory::lookup_professionals(
+        p.enrolment_pool_direct(8)?,
+        Arc::new(lookups_ids(&p).await.unwrap_or_default()),
+        LOOKUP_CALLERS,
+        Duration::from_secs(LOOKUP_SECONDS / 2),
+    )
+    .await;
+    println!(
+        "      GetProfessional straight to enrolment: {} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors",
+        thousands(direct.ok as f64 / direct.elapsed.as_secs_f64()),
+        ms(direct.quantile(0.5)),
+        ms(direct.quantile(0.99)),
+        direct.errors.len()
+    );
+    println!("      enrolment import log:\n{}", import_phases(&p));
+    rows.push(Row::info(
+        "GetProfessional direct",
+        cell(
+            format!("{} req/s", thousands(direct.ok as f64 / direct.elapsed.as_secs_f64())),
+            &format!("p50 {:.1} ms  p99 {:.1} ms (no gateway)", ms(direct.quantile(0.5)), ms(direct.quantile(0.99))),
+        ),
+    ));
+    rows.push(Row::info(
+        "GetProfessional via gateway, capacity",
         cell(
             format!("{} req/s", thousands(rps)),
             &format!(
-                "p50 {:.1} ms  p99 {p99:.1} ms ({LOOKUP_CALLERS} callers, {LOOKUP_SECONDS} s)",
-                ms(lookups.quantile(0.5))
+                "p50 {:.1} ms  p99 {p99:.1} ms ({LOOKUP_CALLERS} callers back to back, {LOOKUP_SECONDS} s, {} errors)",
+                ms(lookups.quantile(0.5)),
+                lookups.errors.len()
+            ),
+        ),
+    ));
+    // The target itself: 3,000 req/s offered at a steady pace, latency from the scheduled
+    // send time.
+    let paced = egide_e2e::directory::lookup_professionals_paced(
+        p.enrolment_pool(8)?,
+        Arc::new(sample_ids),
+        LOOKUP_TARGET as u32,
+        Duration::from_secs(LOOKUP_SECONDS),
+    )
+    .await;
+    let paced_rps = paced.ok as f64 / paced.elapsed.as_secs_f64();
+    let paced_p99 = ms(paced.quantile(0.99));
+    println!(
+        "      GetProfessional via the gateway at a steady 3,000 req/s: {} req/s served, p50 {:.1} ms, p99 {paced_p99:.1} ms, {} errors",
+        thousands(paced_rps),
+        ms(paced.quantile(0.5)),
+        paced.errors.len()
+    );
+    rows.push(Row::judged(
+        "GetProfessional via gateway",
+        cell(
+            format!("{} req/s", thousands(paced_rps)),
+            &format!(
+                "3,000 req/s offered for {LOOKUP_SECONDS} s: p50 {:.1} ms  p99 {paced_p99:.1} ms, {} errors",
+                ms(paced.quantile(0.5)),
+                paced.errors.len()
             ),
         ),
         "≥ 3,000 req/s, p99 < 20 ms",
-        rps >= LOOKUP_TARGET && p99 < LOOKUP_P99_TARGET_MS && lookups.errors.is_empty(),
+        paced_rps >= LOOKUP_TARGET * 0.98
+            && paced.ok as f64 >= LOOKUP_TARGET * LOOKUP_SECONDS as f64 * 0.99
+            && paced_p99 < LOOKUP_P99_TARGET_MS
+            && paced.errors.is_empty(),
     ));
     Ok(())
+}
+
+/// A sample of idNat_PS for the direct lookups (the same as the gateway run's).
+async fn lookups_ids(p: &Platform) -> anyhow::Result<Vec<String>> {
+    use sea_orm::sqlx::{Connection as _, PgConnection};
+    let mut conn = PgConnection::connect(&p.database_url(Service::Enrolment)?).await?;
+    Ok(sea_orm::sqlx::query_scalar("SELECT id_nat_ps FROM professionals TABLESAMPLE SYSTEM (2)")
+        .fetch_all(&mut conn)
+        .await?)
+}
+
+/// The import phase lines of enrolment's log.
+fn import_phases(p: &Platform) -> String {
+    p.log_path(Service::Enrolment)
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("import phase") || l.contains("directory import applied"))
+        .map(|l| format!("        {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Parses every activity line of an RPPS extract on one thread; returns the row count, the

@@ -107,7 +107,7 @@ async fn row<C: ConnectionTrait>(conn: &C, id: &str, lock: bool) -> Result<Row, 
         conn.get_database_backend(),
         format!(
             "SELECT p.id_nat_ps, p.civility, p.last_name, p.first_name, p.profession_code, \
-             p.profession_label, p.activities::text AS activities, p.active, p.import_id, p.updated_at, \
+             p.profession_label, p.activities, p.active, p.import_id, p.updated_at, \
              e.state AS ecps_state, c.email AS contact_email, c.phone AS contact_phone \
              FROM professionals p LEFT JOIN ecps e USING (id_nat_ps) \
              LEFT JOIN professional_contacts c USING (id_nat_ps) WHERE p.id_nat_ps = $1{}",
@@ -141,7 +141,12 @@ fn activities(r: &Row) -> Vec<ActivityJson> {
 /// The API view of a professional.
 pub async fn view<C: ConnectionTrait>(conn: &C, id: &str) -> Result<pb::Professional, ApiError> {
     let r = row(conn, id, false).await?;
-    let devices = devices::list(conn, &devices::Owner::Professional(id.to_owned())).await?;
+    // Devices exist only once an e-CPS activation has begun (most professionals: none).
+    let devices = if r.ecps_state.is_some() {
+        devices::list(conn, &devices::Owner::Professional(id.to_owned())).await?
+    } else {
+        Vec::new()
+    };
     Ok(pb::Professional {
         id_nat_ps: r.id_nat_ps.clone(),
         civility: r.civility.clone(),

@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bytes::{Buf as _, Bytes};
+use bytes::Buf as _;
 use egide_kit::{ApiError, FieldViolation, health::Readiness};
 use futures::StreamExt as _;
 use http::{HeaderValue, Request, Response};
@@ -183,39 +183,90 @@ fn grpc_failed_early(response: &Response<Body>) -> bool {
         .is_some_and(|v| v != "0")
 }
 
-/// Reads the first gRPC frame header of `body` and refuses a message larger than `max`
-/// with INVALID_ARGUMENT before anything reaches a backend; otherwise returns the whole
-/// body, untouched. (Only the first message is checked: Égide's public RPCs are unary.)
+/// Reads the first gRPC message of `body` and refuses one larger than `max` with
+/// INVALID_ARGUMENT before anything reaches a backend; otherwise returns the body with
+/// its first message coalesced into one chunk. A unary request (nothing after its
+/// message) is forwarded as a single DATA frame that ends the stream: relaying the
+/// client's framing as-is (header, payload and an empty end frame, per call) spends the
+/// backend's HTTP/2 budget for small DATA frames, and under load h2 then closes the
+/// connection (GOAWAY `too_many_data_frames`).
 async fn limit_first_message(body: Incoming, max: usize) -> Result<Body, Status> {
-    let mut head: Vec<Frame<Bytes>> = Vec::new();
-    let mut seen = Vec::with_capacity(5);
+    let mut head = bytes::BytesMut::new();
     let mut stream = BodyStream::new(body);
-    while seen.len() < 5 {
-        match stream.next().await {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    let need = 5 - seen.len();
-                    seen.extend_from_slice(&data.chunk()[..need.min(data.len())]);
-                }
-                head.push(frame);
+    let mut ended = true;
+    let mut trailers = None;
+    loop {
+        let wanted = if head.len() >= 5 {
+            let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+            if len > max {
+                return Err(ApiError::invalid_argument(vec![FieldViolation::new(
+                    "request",
+                    format!("message of {len} bytes; at most {max}"),
+                )])
+                .into());
             }
+            5 + len
+        } else {
+            5
+        };
+        if head.len() >= wanted && head.len() >= 5 {
+            ended = false;
+            break;
+        }
+        match stream.next().await {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(mut data) => head.extend_from_slice(&data.copy_to_bytes(data.remaining())),
+                Err(frame) => {
+                    trailers = Some(frame);
+                    break;
+                }
+            },
             Some(Err(error)) => return Err(Status::cancelled(format!("request body: {error}"))),
             None => break,
         }
     }
-    if seen.len() == 5 {
-        let len = u32::from_be_bytes([seen[1], seen[2], seen[3], seen[4]]) as usize;
-        if len > max {
-            return Err(ApiError::invalid_argument(vec![FieldViolation::new(
-                "request",
-                format!("message of {len} bytes; at most {max}"),
-            )])
-            .into());
+    if !ended {
+        // The whole first message is here: is there anything after it? (Empty DATA
+        // frames carry nothing and are dropped.) A unary call's end follows at once; a
+        // stream whose client waits for an answer before sending more is not held up
+        // longer than this.
+        loop {
+            let next = match tokio::time::timeout(Duration::from_millis(50), stream.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            };
+            match next {
+                None => {
+                    ended = true;
+                    break;
+                }
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) if !data.has_remaining() => {}
+                    Ok(mut data) => {
+                        head.extend_from_slice(&data.copy_to_bytes(data.remaining()));
+                        break;
+                    }
+                    Err(frame) => {
+                        trailers = Some(frame);
+                        break;
+                    }
+                },
+                Some(Err(error)) => {
+                    return Err(Status::cancelled(format!("request body: {error}")));
+                }
+            }
         }
     }
+    let first = futures::stream::iter(
+        std::iter::once(Frame::data(head.freeze()))
+            .chain(trailers)
+            .map(Ok),
+    );
+    if ended {
+        return Ok(Body::new(StreamBody::new(first).boxed_unsync()));
+    }
     let rest = stream.map(|r| r.map_err(|e| Status::new(Code::Internal, e.to_string())));
-    let all = futures::stream::iter(head.into_iter().map(Ok)).chain(rest);
-    Ok(Body::new(StreamBody::new(all).boxed_unsync()))
+    Ok(Body::new(StreamBody::new(first.chain(rest)).boxed_unsync()))
 }
 
 /// Accepts TLS connections and serves HTTP/2 on them until `shutdown`.

@@ -44,6 +44,27 @@ pub struct Changes {
     pub deactivated: Vec<String>,
 }
 
+/// Logs how long each step of an import takes (`import phase` lines).
+#[derive(Debug)]
+pub struct Phases {
+    import: uuid::Uuid,
+    last: std::time::Instant,
+}
+
+impl Phases {
+    /// Starts the clock.
+    pub fn new(import: uuid::Uuid) -> Self {
+        Self { import, last: std::time::Instant::now() }
+    }
+
+    /// Logs the time since the previous mark under `phase`.
+    pub fn mark(&mut self, phase: &str) {
+        let now = std::time::Instant::now();
+        tracing::info!(import = %self.import, phase, ms = (now - self.last).as_millis() as u64, "import phase");
+        self.last = now;
+    }
+}
+
 fn err(e: sqlx::Error) -> ApiError {
     ApiError::internal(e)
 }
@@ -74,11 +95,14 @@ impl Table {
     ) -> Result<(pb::ImportCounts, Changes), ApiError> {
         let (table, staging) = (self.table, self.staging);
         let join = self.join();
+        let mut clock = Phases::new(job.id());
         sqlx::query(&format!("ANALYZE {staging}")).execute(&mut *conn).await.map_err(err)?;
+        clock.mark("analyze");
         let entities: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {staging}"))
             .fetch_one(&mut *conn)
             .await
             .map_err(err)?;
+        clock.mark("count");
         // The staging table holds one row per key: a plain outer join counts what would
         // vanish (a NOT EXISTS inside an aggregate's FILTER would run once per row).
         let first_key = self.keys[0];
@@ -89,6 +113,7 @@ impl Table {
         .fetch_one(&mut *conn)
         .await
         .map_err(err)?;
+        clock.mark("vanishing");
         let active: i64 = row.get("active");
         let vanishing: i64 = row.get("vanishing");
         let ratio = job.max_deactivation_ratio();
@@ -110,43 +135,39 @@ impl Table {
         .fetch_all(&mut *conn)
         .await
         .map_err(err)?;
+        clock.mark("reactivated");
         let columns = self.columns.join(", ");
         let set: String = self
             .columns
             .iter()
-            .map(|c| format!("{c} = EXCLUDED.{c}, "))
+            .map(|c| format!("{c} = s.{c}, "))
             .collect();
-        let rows = sqlx::query(&format!(
-            "WITH up AS ( \
-               INSERT INTO {table} AS t ({keys}, {columns}, content_hash, active, import_id, updated_at, deactivated_at) \
-               SELECT {keys}, {columns}, content_hash, true, $1, now(), NULL FROM {staging} \
-               ON CONFLICT ({keys}) DO UPDATE SET {set} content_hash = EXCLUDED.content_hash, \
-                 active = true, import_id = EXCLUDED.import_id, updated_at = now(), deactivated_at = NULL \
-               WHERE t.content_hash <> EXCLUDED.content_hash OR NOT t.active \
-               RETURNING {} AS k, (xmax = 0) AS inserted) \
-             SELECT CASE WHEN inserted OR NOT $2 THEN NULL ELSE k END AS k, inserted, count(*) AS n \
-             FROM up GROUP BY 1, 2",
-            self.key_expr("t")
+        let key_t = self.key_expr("t");
+        // Changed or returning entries: one UPDATE over a join (no speculative inserts;
+        // unchanged rows are not touched at all).
+        let changed_keys: Vec<String> = sqlx::query_scalar(&format!(
+            "UPDATE {table} t SET {set} content_hash = s.content_hash, active = true, \
+               import_id = $1, updated_at = now(), deactivated_at = NULL \
+             FROM {staging} s WHERE {join} AND (t.content_hash <> s.content_hash OR NOT t.active) \
+             RETURNING {key_t}"
         ))
         .bind(job.id())
-        .bind(collect)
         .fetch_all(&mut *conn)
         .await
         .map_err(err)?;
-        let mut added = 0_i64;
-        let mut changed = 0_i64;
-        let mut changed_keys = Vec::new();
-        for r in rows {
-            let n: i64 = r.get("n");
-            if r.get::<bool, _>("inserted") {
-                added += n;
-            } else {
-                changed += n;
-                if let Some(k) = r.get::<Option<String>, _>("k") {
-                    changed_keys.push(k);
-                }
-            }
-        }
+        let changed = changed_keys.len() as i64;
+        // New entries.
+        let added = sqlx::query(&format!(
+            "INSERT INTO {table} ({keys}, {columns}, content_hash, active, import_id, updated_at) \
+             SELECT {keys}, {columns}, content_hash, true, $1, now() FROM {staging} s \
+             WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join})"
+        ))
+        .bind(job.id())
+        .execute(&mut *conn)
+        .await
+        .map_err(err)?
+        .rows_affected() as i64;
+        clock.mark("upsert");
         let deactivated: Vec<String> = sqlx::query_scalar(&format!(
             "WITH d AS (UPDATE {table} t SET active = false, deactivated_at = now(), import_id = $1, \
                updated_at = now() WHERE t.active AND NOT EXISTS (SELECT 1 FROM {staging} s WHERE {join}) \
@@ -158,6 +179,7 @@ impl Table {
         .fetch_all(&mut *conn)
         .await
         .map_err(err)?;
+        clock.mark("deactivate");
         let reactivated_n = reactivated.len() as i64;
         let updated_n = changed - reactivated_n;
         let counts = pb::ImportCounts {

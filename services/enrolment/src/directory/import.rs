@@ -239,6 +239,17 @@ impl Job {
                     elapsed_ms = started.elapsed().as_millis() as u64, "directory import applied");
                 self.ctx.platform.outbox.wake();
                 let _ = self.out.send(Ok(pb::ImportDirectoryResponse { part: Some(Out::Done(done)) })).await;
+                // Fresh planner statistics after a bulk change, rather than waiting for
+                // autovacuum to notice (lookups right after a first import stay fast).
+                let table = match self.source {
+                    DirectorySource::Rpps => "professionals",
+                    DirectorySource::Finess => "establishments",
+                    DirectorySource::Ins => "ins_identities",
+                    _ => "insured_rights",
+                };
+                if let Err(error) = sqlx::query(&format!("ANALYZE {table}")).execute(&pool).await {
+                    tracing::warn!(%error, table, "analyze after import failed");
+                }
             }
             Err(error) => {
                 let message = format!("{error}");
@@ -275,10 +286,12 @@ impl Job {
         mut txn: Transaction<'static, Postgres>,
         inbound: Streaming<pb::ImportDirectoryRequest>,
     ) -> Result<pb::DirectoryImport, ApiError> {
+        let mut clock = super::apply::Phases::new(self.id);
         let mut sink = sink_for(&self.ctx, self.source);
         let (ddl, copy_sql) = sink.staging();
         sqlx::query(ddl).execute(&mut *txn).await.map_err(db_err)?;
         let read = self.read(&mut txn, sink.as_mut(), copy_sql, inbound).await?;
+        clock.mark("read and stage");
         self.progress(&read.counts, 0, "applying").await;
         let applied = match self.source {
             DirectorySource::Rpps => rpps::apply(&mut txn, self).await?,
@@ -286,7 +299,10 @@ impl Job {
             DirectorySource::Ins => ins::apply(&mut txn, self).await?,
             _ => rights::apply(&mut txn, self).await?,
         };
-        self.finish(txn, read, applied).await
+        clock.mark("apply");
+        let done = self.finish(txn, read, applied).await;
+        clock.mark("finish and commit");
+        done
     }
 
     /// The operator running the import.

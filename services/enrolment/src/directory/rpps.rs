@@ -26,7 +26,7 @@ use crate::config::DirectorySettings;
 
 const STAGING_DDL: &str = "CREATE TEMP TABLE rpps_staging (
     first_line bigint, id_nat_ps text, civility text, last_name text, first_name text,
-    profession_code text, profession_label text, activities jsonb, lines bigint[],
+    profession_code text, profession_label text, activities text, lines bigint[],
     content_hash text) ON COMMIT DROP";
 const COPY_SQL: &str = "COPY rpps_staging FROM STDIN";
 
@@ -208,6 +208,7 @@ fn err(e: sqlx::Error) -> ApiError {
 /// applies the staging table; changed professionals get events.
 pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) -> Result<Applied, ApiError> {
     let conn: &mut PgConnection = txn;
+    let mut clock = super::apply::Phases::new(job.id());
     sqlx::query(
         "CREATE TEMP TABLE rpps_multi ON COMMIT DROP AS \
          SELECT id_nat_ps FROM rpps_staging GROUP BY id_nat_ps HAVING count(*) > 1",
@@ -227,7 +228,7 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
                     min(l.line) OVER (PARTITION BY s.id_nat_ps, a.act) AS first \
              FROM rpps_staging s JOIN rpps_multi m USING (id_nat_ps) \
              CROSS JOIN LATERAL unnest(s.lines) WITH ORDINALITY AS l(line, i) \
-             JOIN LATERAL jsonb_array_elements(s.activities) WITH ORDINALITY AS a(act, j) ON l.i = a.j",
+             JOIN LATERAL jsonb_array_elements(s.activities::jsonb) WITH ORDINALITY AS a(act, j) ON l.i = a.j",
         )
         .execute(&mut *conn)
         .await
@@ -248,7 +249,7 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
         sqlx::query(
             "CREATE TEMP TABLE rpps_merged ON COMMIT DROP AS \
              WITH agg AS ( \
-               SELECT id_nat_ps, jsonb_agg(act ORDER BY line) AS activities, \
+               SELECT id_nat_ps, jsonb_agg(act ORDER BY line)::text AS activities, \
                       array_agg(line ORDER BY line) AS lines, \
                       md5(string_agg(act::text, ',' ORDER BY act::text)) AS content_hash \
                FROM rpps_acts WHERE line = first GROUP BY id_nat_ps), \
@@ -272,6 +273,7 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
             .await
             .map_err(err)?;
     }
+    clock.mark("merge scattered rows");
     let table = Table {
         table: "professionals",
         staging: "rpps_staging",

@@ -44,7 +44,9 @@ impl MigrationTrait for Migration {
                     PRIMARY KEY (import_id, line)
                 );
 
-                -- One row per professional; `activities` keeps the directory's activity rows.
+                -- One row per professional; `activities` keeps the directory's activity rows
+                -- as the JSON array Égide wrote (text: stored and returned whole, never
+                -- queried inside, so no jsonb parsing on a 2-million-row import).
                 CREATE TABLE professionals (
                     id_nat_ps         TEXT PRIMARY KEY,
                     civility          TEXT NOT NULL,
@@ -52,7 +54,7 @@ impl MigrationTrait for Migration {
                     first_name        TEXT NOT NULL,
                     profession_code   TEXT NOT NULL,
                     profession_label  TEXT NOT NULL,
-                    activities        JSONB NOT NULL,
+                    activities        TEXT NOT NULL,
                     content_hash      TEXT NOT NULL,
                     active            BOOLEAN NOT NULL,
                     import_id         UUID NOT NULL,
