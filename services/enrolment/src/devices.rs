@@ -150,7 +150,7 @@ pub async fn challenge(
     let db = &ctx.platform.db;
     match &owner {
         Owner::Wallet(id) => {
-            let w = wallets::load(db, *id, false).await?;
+            let w = wallets::load_live(ctx, *id).await?;
             if w.state != "pending_device" && w.state != "active" {
                 return Err(ApiError::failed_precondition(
                     "wrong_state",
@@ -201,15 +201,20 @@ pub async fn register(
         return Err(ApiError::invalid_field("nonce", "the challenge nonce"));
     }
     let db = &ctx.platform.db;
-    // The nonce is consumed by any attempt, right or wrong.
-    let consumed = db
-        .execute(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "DELETE FROM device_challenges WHERE nonce = $1 AND owner = $2 AND expires_at > now()",
-            [Value::from(req.nonce.clone()), Value::from(owner.key())],
-        ))
-        .await?;
-    if consumed.rows_affected() != 1 {
+    // The nonce is consumed by any attempt, right or wrong, by anyone.
+    #[derive(FromQueryResult)]
+    struct Challenge {
+        owner: String,
+        live: bool,
+    }
+    let challenge = Challenge::find_by_statement(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "DELETE FROM device_challenges WHERE nonce = $1 RETURNING owner, expires_at > now() AS live",
+        [Value::from(req.nonce.clone())],
+    ))
+    .one(db)
+    .await?;
+    if !challenge.is_some_and(|c| c.live && c.owner == owner.key()) {
         return Err(bad_proof("unknown, used or expired challenge nonce"));
     }
     let message = device::registration_message(&owner.key(), &req.nonce, &key.thumbprint());
@@ -221,6 +226,7 @@ pub async fn register(
     let mut events = Vec::new();
     let (ins_digest, wallet_row, first_device) = match &owner {
         Owner::Wallet(id) => {
+            wallets::load_live(ctx, *id).await?;
             let w = wallets::load(&txn, *id, true).await?;
             if w.state != "pending_device" && w.state != "active" {
                 return Err(ApiError::failed_precondition(

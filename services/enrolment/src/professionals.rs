@@ -122,7 +122,8 @@ async fn row<C: ConnectionTrait>(conn: &C, id: &str, lock: bool) -> Result<Row, 
     })
 }
 
-fn ecps_state(s: Option<&str>) -> pb::EcpsState {
+/// The API form of a stored e-CPS state (`None`: never started).
+pub fn ecps_state(s: Option<&str>) -> pb::EcpsState {
     use pb::EcpsState as S;
     match s {
         None => S::None,

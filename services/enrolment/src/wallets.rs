@@ -438,6 +438,19 @@ async fn pending(ctx: &Ctx, txn: DatabaseTransaction, id: Uuid, state: &str) -> 
     Ok((txn, row))
 }
 
+/// Loads a wallet, expiring it first (committed, with its event) when it is a pending
+/// enrolment past its lifetime, which then answers `enrolment_expired`.
+pub async fn load_live(ctx: &Ctx, id: Uuid) -> Result<Row, ApiError> {
+    let txn = ctx.platform.db.begin().await?;
+    let row = load(&txn, id, true).await?;
+    if row.state.starts_with("pending_") && row.expires_at.is_some_and(|t| t <= Utc::now()) {
+        let (_, _) = pending(ctx, txn, id, &row.state).await?;
+        return Err(ApiError::internal(anyhow::anyhow!("expired wallet not expired")));
+    }
+    txn.commit().await?;
+    Ok(row)
+}
+
 /// Sends a new e-mail code.
 pub async fn resend(ctx: &Ctx, req: pb::ResendEmailCodeRequest) -> Result<pb::ResendEmailCodeResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;

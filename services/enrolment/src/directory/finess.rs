@@ -48,9 +48,12 @@ impl Sink for FinessSink {
 
     fn line(&mut self, line: Line<'_>, out: &mut Vec<u8>) -> Result<(), RowError> {
         let number = line.number();
-        let raw = line.bytes().unwrap_or_default();
-        let raw_hash = copy::content_hash([raw]);
-        match line.parse(|b| finess::parse_record(b, Encoding::Auto))? {
+        let record = line.parse(|b| finess::parse_record(b, Encoding::Auto))?;
+        copy::number(out, number);
+        // The content hash covers the decoded values as staged, so the same data in
+        // Latin-1 or UTF-8 hashes the same.
+        let start = out.len();
+        match record {
             Record::Establishment(e) => {
                 let street = join_nonempty(&[&e.numvoie, &e.typvoie, &e.voie, &e.compvoie], " ");
                 let town = e
@@ -60,7 +63,6 @@ impl Sink for FinessSink {
                     .map_or(e.ligneacheminement.as_ref(), |(_, town)| town)
                     .trim()
                     .to_owned();
-                copy::number(out, number);
                 copy::field(out, "et");
                 copy::field(out, &e.finess_et.to_string());
                 copy::field(out, &e.finess_ej.to_string());
@@ -81,7 +83,6 @@ impl Sink for FinessSink {
                 copy::null(out);
             }
             Record::Geolocation(g) => {
-                copy::number(out, number);
                 copy::field(out, "geo");
                 copy::field(out, &g.finess_et.to_string());
                 for _ in 0..12 {
@@ -93,7 +94,8 @@ impl Sink for FinessSink {
                 copy::field(out, &g.date.to_string());
             }
         }
-        copy::field(out, &raw_hash);
+        let hash = copy::content_hash([&out[start..]]);
+        copy::field(out, &hash);
         copy::end_row(out);
         Ok(())
     }

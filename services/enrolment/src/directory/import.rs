@@ -300,6 +300,12 @@ impl Job {
             _ => rights::apply(&mut txn, self).await?,
         };
         clock.mark("apply");
+        // Rows found bad while applying (duplicates across the file) are streamed too,
+        // within the same cap as the others.
+        let room = MAX_SENT_REJECTS.saturating_sub(read.counts.rejected) as usize;
+        for r in applied.extra_rejects.iter().take(room) {
+            let _ = self.out.send(Ok(pb::ImportDirectoryResponse { part: Some(Out::Reject(r.to_proto())) })).await;
+        }
         let done = self.finish(txn, read, applied).await;
         clock.mark("finish and commit");
         done

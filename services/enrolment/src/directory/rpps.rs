@@ -27,7 +27,7 @@ use crate::config::DirectorySettings;
 const STAGING_DDL: &str = "CREATE TEMP TABLE rpps_staging (
     first_line bigint, id_nat_ps text, civility text, last_name text, first_name text,
     profession_code text, profession_label text, activities text, lines bigint[],
-    content_hash text) ON COMMIT DROP";
+    act_hashes text[], content_hash text) ON COMMIT DROP";
 const COPY_SQL: &str = "COPY rpps_staging FROM STDIN";
 
 /// One activity as stored (keys = the proto `Activity` field names).
@@ -75,6 +75,7 @@ struct Run {
     profession_code: String,
     profession_label: String,
     activities: Vec<String>,
+    act_hashes: Vec<String>,
     lines: Vec<u64>,
     raw: Vec<Vec<u8>>,
 }
@@ -96,16 +97,16 @@ impl RppsSink {
 
     fn flush(&mut self, out: &mut Vec<u8>) {
         let Some(run) = self.run.take() else { return };
-        let mut sorted: Vec<&[u8]> = run.activities.iter().map(|a| a.as_bytes()).collect();
-        sorted.sort_unstable();
-        let person = [
-            run.civility.as_bytes(),
-            run.last_name.as_bytes(),
-            run.first_name.as_bytes(),
-            run.profession_code.as_bytes(),
-            run.profession_label.as_bytes(),
-        ];
-        let hash = copy::content_hash(person.into_iter().chain(sorted));
+        let hash = content_hash(
+            [
+                run.civility.as_str(),
+                &run.last_name,
+                &run.first_name,
+                &run.profession_code,
+                &run.profession_label,
+            ],
+            run.act_hashes.clone(),
+        );
         copy::number(out, run.first_line);
         copy::field(out, &run.id_nat_ps);
         copy::field(out, &run.civility);
@@ -120,6 +121,7 @@ impl RppsSink {
         copy::field(out, &json);
         let lines = run.lines.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
         copy::field(out, &format!("{{{lines}}}"));
+        copy::field(out, &format!("{{{}}}", run.act_hashes.join(",")));
         copy::field(out, &hash);
         copy::end_row(out);
     }
@@ -189,6 +191,7 @@ impl Sink for RppsSink {
         };
         let json = serde_json::to_string(&activity)
             .map_err(|e| RowError::new("internal", format!("cannot encode the activity: {e}")))?;
+        run.act_hashes.push(sha256_hex(json.as_bytes()));
         run.activities.push(json);
         run.lines.push(number);
         run.raw.push(raw.to_vec());
@@ -199,6 +202,25 @@ impl Sink for RppsSink {
         self.flush(out);
     }
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The content hash of a professional: SHA-256 of the person fields (joined by U+001F),
+/// U+001E, then the SHA-256 of each activity's JSON, sorted and joined by commas. The
+/// merge of scattered rows computes the same in SQL (`CONTENT_HASH_SQL`), so a professional
+/// hashes the same however its rows are grouped in the file.
+fn content_hash(person: [&str; 5], mut act_hashes: Vec<String>) -> String {
+    act_hashes.sort_unstable();
+    let text = format!("{}\u{1e}{}", person.join("\u{1f}"), act_hashes.join(","));
+    sha256_hex(text.as_bytes())
+}
+
+const CONTENT_HASH_SQL: &str = "encode(sha256(convert_to(p.civility || chr(31) || p.last_name || chr(31) \
+    || p.first_name || chr(31) || p.profession_code || chr(31) || p.profession_label || chr(30) \
+    || a.hashes, 'UTF8')), 'hex')";
 
 fn err(e: sqlx::Error) -> ApiError {
     ApiError::internal(e)
@@ -224,11 +246,11 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
     if multi > 0 {
         sqlx::query(
             "CREATE TEMP TABLE rpps_acts ON COMMIT DROP AS \
-             SELECT s.id_nat_ps, l.line, a.act, \
-                    min(l.line) OVER (PARTITION BY s.id_nat_ps, a.act) AS first \
+             SELECT s.id_nat_ps, u.line, u.h, a.act, \
+                    min(u.line) OVER (PARTITION BY s.id_nat_ps, u.h) AS first \
              FROM rpps_staging s JOIN rpps_multi m USING (id_nat_ps) \
-             CROSS JOIN LATERAL unnest(s.lines) WITH ORDINALITY AS l(line, i) \
-             JOIN LATERAL jsonb_array_elements(s.activities::jsonb) WITH ORDINALITY AS a(act, j) ON l.i = a.j",
+             CROSS JOIN LATERAL unnest(s.lines, s.act_hashes) WITH ORDINALITY AS u(line, h, i) \
+             JOIN LATERAL jsonb_array_elements(s.activities::jsonb) WITH ORDINALITY AS a(act, j) ON u.i = a.j",
         )
         .execute(&mut *conn)
         .await
@@ -246,21 +268,22 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
                 reason: format!("same activity as line {first}"),
             });
         }
-        sqlx::query(
+        sqlx::query(&format!(
             "CREATE TEMP TABLE rpps_merged ON COMMIT DROP AS \
              WITH agg AS ( \
                SELECT id_nat_ps, jsonb_agg(act ORDER BY line)::text AS activities, \
-                      array_agg(line ORDER BY line) AS lines, \
-                      md5(string_agg(act::text, ',' ORDER BY act::text)) AS content_hash \
+                      array_agg(line ORDER BY line) AS lines, array_agg(h ORDER BY line) AS act_hashes, \
+                      string_agg(h, ',' ORDER BY h) AS hashes \
                FROM rpps_acts WHERE line = first GROUP BY id_nat_ps), \
              person AS ( \
                SELECT DISTINCT ON (id_nat_ps) id_nat_ps, first_line, civility, last_name, \
                       first_name, profession_code, profession_label \
                FROM rpps_staging JOIN rpps_multi USING (id_nat_ps) ORDER BY id_nat_ps, first_line) \
              SELECT p.first_line, p.id_nat_ps, p.civility, p.last_name, p.first_name, \
-                    p.profession_code, p.profession_label, a.activities, a.lines, a.content_hash \
-             FROM person p JOIN agg a USING (id_nat_ps)",
-        )
+                    p.profession_code, p.profession_label, a.activities, a.lines, a.act_hashes, \
+                    {CONTENT_HASH_SQL} AS content_hash \
+             FROM person p JOIN agg a USING (id_nat_ps)"
+        ))
         .execute(&mut *conn)
         .await
         .map_err(err)?;
@@ -308,6 +331,18 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
         .execute(&mut *conn)
         .await
         .map_err(err)?;
+    // The e-CPS state each changed professional is left in, for the events.
+    let mut touched: Vec<&String> = changes.deactivated.iter().chain(&changes.reactivated).collect();
+    touched.extend(&changes.updated);
+    let states: std::collections::HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+        "SELECT id_nat_ps, state FROM ecps WHERE id_nat_ps = ANY($1)",
+    )
+    .bind(touched.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(err)?
+    .into_iter()
+    .collect();
     let import_id = job.id().to_string();
     let by = actor::operator(job.operator());
     let mut events = Vec::with_capacity(changes.updated.len() + changes.reactivated.len() + changes.deactivated.len());
@@ -317,6 +352,7 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
         ("egide.enrolment.professional.deactivated", &changes.deactivated, false),
     ] {
         for id in keys {
+            let ecps_state = crate::professionals::ecps_state(states.get(id).map(String::as_str));
             events.push(
                 NewEvent::new(
                     verb,
@@ -325,7 +361,7 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
                         id_nat_ps: id.clone(),
                         import_id: import_id.clone(),
                         active,
-                        ecps_state: pb::EcpsState::Unspecified as i32,
+                        ecps_state: ecps_state as i32,
                     }),
                 )
                 .about("professional", id.clone()),

