@@ -12,9 +12,9 @@ use std::{
 
 use anyhow::Context as _;
 use egide_proto::enrolment::v1::{
-    DirectoryImport, DirectorySource, GetProfessionalRequest, ImportDirectoryRequest,
-    ImportHeader, enrolment_service_client::EnrolmentServiceClient,
-    import_directory_request::Part, import_directory_response::Part as Out,
+    DirectoryImport, DirectorySource, GetProfessionalRequest, ImportDirectoryRequest, ImportHeader,
+    enrolment_service_client::EnrolmentServiceClient, import_directory_request::Part,
+    import_directory_response::Part as Out,
 };
 use tokio::io::AsyncReadExt as _;
 use tonic::transport::Channel;
@@ -207,7 +207,11 @@ pub async fn lookup_professionals_paced(
                 let r = client
                     .get_professional(GetProfessionalRequest { id_nat_ps: id })
                     .await;
-                (r.map(|_| ()).map_err(|s| format!("{:?}: {}", s.code(), s.message())), scheduled.elapsed())
+                (
+                    r.map(|_| ())
+                        .map_err(|s| format!("{:?}: {}", s.code(), s.message())),
+                    scheduled.elapsed(),
+                )
             });
         }
     }

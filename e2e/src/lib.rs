@@ -7,13 +7,20 @@
 //! tails are attached to every failed wait. Processes run under a small `sh` supervisor
 //! (see [`supervise`]) so that they die with the test process, however it dies.
 //!
+//! A platform with enrolment also gets the simulators of what lies outside Égide (an SMTP
+//! relay, an identity-proofing provider, see [`Sims`]), the Vault transit key its wallets
+//! digest INS with, and a configuration file trusting the simulated provider: a patient
+//! enrols end to end ([`patient`]).
+//!
 //! The binaries come from `$EGIDE_BIN_DIR`, else `<workspace>/target/debug`: run
 //! `cargo build --bins` first (`make test` does).
 #![forbid(unsafe_code)]
 
 pub mod directory;
+pub mod http;
 pub mod load;
+pub mod patient;
 pub mod platform;
 pub mod supervise;
 
-pub use platform::{Options, Platform, Service, TempDir, bin_dir, binary, blocking};
+pub use platform::{Options, Platform, Service, Sims, TempDir, bin_dir, binary, blocking};

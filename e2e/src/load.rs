@@ -22,11 +22,11 @@ use egide_proto::{
 };
 use tonic::transport::Channel;
 
-/// The SIRET of structure `n` (unique per `n`; outside La Poste's range).
+/// The SIRET of structure `n`: SIREN `40000000k` (valid key) with NIC `n mod 10,000`, unique
+/// per `n`, outside La Poste's range.
 fn siret(n: u32) -> String {
-    egide_ids::Siret::from_body(4_000_000_000_000 + u64::from(n))
-        .map(|s| s.to_string())
-        .unwrap_or_default()
+    let siren = egide_ids::Siren::from_body(40_000_000 + n / 10_000);
+    egide_ids::Siret::from_parts(siren, (n % 10_000) as u16).to_string()
 }
 
 /// The registration request for structure `n`: a SIRET no directory lists, registered by

@@ -18,7 +18,8 @@ use egide_proto::{
     common::v1::{GetStatusRequest, GetStatusResponse, status_service_client::StatusServiceClient},
     enrolment::v1::enrolment_service_client::EnrolmentServiceClient,
 };
-use egide_testkit::{Nats, Postgres, Vault};
+use egide_sims::mailbox::Mailbox;
+use egide_testkit::{MailSim, Nats, Postgres, ProofingSim, Vault};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -100,7 +101,10 @@ impl<T> Deref for Infra<T> {
 /// What to start.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Backend services to start (the gateway is [`Options::gateway`]).
+    /// Backend services to start (the gateway is [`Options::gateway`]). With enrolment
+    /// come the simulators its wallets need ([`Sims`]), the transit key
+    /// [`INS_DIGEST_KEY`] in Vault and a configuration file trusting the proofing
+    /// simulator.
     pub services: Vec<Service>,
     /// Start the gateway in front of them; clients then go through it (TLS).
     pub gateway: bool,
@@ -207,6 +211,48 @@ impl Drop for TempDir {
     }
 }
 
+/// The Vault transit key enrolment digests patients' INS with (`egide-ins-digest`, see
+/// `egide_enrolment::wallets::INS_DIGEST_KEY`).
+pub const INS_DIGEST_KEY: &str = "egide-ins-digest";
+
+/// The simulators of what lies outside Égide, one pair per platform whose services include
+/// enrolment; they die with the platform (and with the test process, however it dies).
+///
+/// They are the `egide-*-sim` binaries found by [`egide_testkit::bin_path`]
+/// (`$EGIDE_BIN_DIR`, else `$CARGO_TARGET_DIR/debug`, else `target/debug`), not
+/// [`Options::bin_dir`].
+#[derive(Debug)]
+pub struct Sims {
+    /// The SMTP relay enrolment sends codes through (`EGIDE_ENROLMENT__MAIL__SMTP_URL`).
+    pub mail: MailSim,
+    /// The identity-proofing provider enrolment trusts (`[[proofing.providers]]`).
+    pub proofing: ProofingSim,
+}
+
+impl Sims {
+    fn spawn(dir: &Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            mail: MailSim::spawn(&dir.join("mail"))?,
+            proofing: ProofingSim::spawn(&dir.join("proofing"))?,
+        })
+    }
+
+    /// Writes the enrolment configuration file that trusts the proofing simulator (a list
+    /// has no environment-variable form) and returns its path.
+    fn write_enrolment_config(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        let path = dir.join("enrolment.toml");
+        // A JSON string is a valid TOML basic string (same escapes).
+        let text = format!(
+            "[[proofing.providers]]\nissuer = {}\nkid = {}\npublic_key_pem = {}\n",
+            serde_json::to_string(self.proofing.issuer())?,
+            serde_json::to_string(self.proofing.kid())?,
+            serde_json::to_string(self.proofing.public_key_pem())?,
+        );
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+}
+
 #[derive(Debug)]
 struct Proc {
     spec: ServerSpec,
@@ -225,6 +271,7 @@ pub struct Platform {
     procs: Mutex<BTreeMap<Service, Proc>>,
     channels: BTreeMap<Service, Channel>,
     gateway_channel: Option<Channel>,
+    sims: Option<Sims>,
     nats: Nats,
     postgres: Infra<Postgres>,
     vault: Infra<Vault>,
@@ -259,6 +306,13 @@ impl Platform {
             };
             Ok((nats, postgres, vault))
         })?;
+        let sims = if options.services.contains(&Service::Enrolment) {
+            ensure_ins_digest_key(&vault).await?;
+            let sims_dir = dir.path().join("sims");
+            Some(blocking(|| Sims::spawn(&sims_dir))?)
+        } else {
+            None
+        };
 
         let mut procs = BTreeMap::new();
         let mut channels = BTreeMap::new();
@@ -286,6 +340,11 @@ impl Platform {
             ];
             if let Some(n) = options.db_max_connections {
                 envs.push((format!("{p}DATABASE__MAX_CONNECTIONS"), n.to_string()));
+            }
+            if let (Service::Enrolment, Some(sims)) = (service, &sims) {
+                envs.push((format!("{p}MAIL__SMTP_URL"), sims.mail.url()));
+                let config = sims.write_enrolment_config(dir.path())?;
+                envs.push(("EGIDE_CONFIG".into(), config.display().to_string()));
             }
             let url = format!("http://127.0.0.1:{port}");
             routes.push((service, url.clone()));
@@ -387,6 +446,7 @@ impl Platform {
             procs: Mutex::new(procs),
             channels,
             gateway_channel,
+            sims,
             nats,
             postgres,
             vault,
@@ -436,6 +496,34 @@ impl Platform {
     /// The Vault server.
     pub fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// The simulators, when enrolment is part of this platform.
+    pub fn sims(&self) -> Option<&Sims> {
+        self.sims.as_ref()
+    }
+
+    /// The mail simulator's capture, where enrolment's codes arrive.
+    pub fn mailbox(&self) -> anyhow::Result<Mailbox> {
+        Ok(Mailbox::new(self.required_sims()?.mail.mailbox()))
+    }
+
+    /// Where the patient app asks the proofing simulator for an attestation
+    /// (`http://127.0.0.1:<port>/v1/attestations`).
+    pub fn proofing_attestation_url(&self) -> anyhow::Result<String> {
+        Ok(self.required_sims()?.proofing.attestation_url())
+    }
+
+    fn required_sims(&self) -> anyhow::Result<&Sims> {
+        self.sims
+            .as_ref()
+            .ok_or_else(|| anyhow!("enrolment is not part of this platform: no simulators"))
+    }
+
+    /// Creates the transit key [`INS_DIGEST_KEY`] again (idempotent): after a restart of a
+    /// dev-mode Vault of this platform's own, which comes back empty.
+    pub async fn ensure_ins_digest_key(&self) -> anyhow::Result<()> {
+        ensure_ins_digest_key(&self.vault).await
     }
 
     /// The database URL of `service`.
@@ -755,6 +843,29 @@ pub fn dependency_reason(status: &GetStatusResponse, dependency: &str) -> Option
         .iter()
         .find(|d| d.name == dependency && !d.ok)
         .map(|d| d.reason.clone())
+}
+
+/// Mounts the transit engine (if need be) and creates [`INS_DIGEST_KEY`] (if need be) with
+/// the root token, as the operator's bootstrap does in production.
+async fn ensure_ins_digest_key(vault: &Vault) -> anyhow::Result<()> {
+    let token = [("X-Vault-Token", vault.root_token())];
+    let mount = format!("{}/v1/sys/mounts/transit", vault.addr());
+    let (status, body) =
+        crate::http::post_json(&mount, &token, &serde_json::json!({"type": "transit"})).await?;
+    // 400 "path is already in use": mounted by an earlier platform on the shared Vault.
+    let mounted = status.as_u16() == 400 && body.contains("already in use");
+    if !status.is_success() && !mounted {
+        bail!("mounting transit on {}: {status} {body}", vault.addr());
+    }
+    let key = format!("{}/v1/transit/keys/{INS_DIGEST_KEY}", vault.addr());
+    let (status, body) = crate::http::post_json(&key, &token, &serde_json::json!({})).await?;
+    if !status.is_success() {
+        bail!(
+            "creating transit key {INS_DIGEST_KEY} on {}: {status} {body}",
+            vault.addr()
+        );
+    }
+    Ok(())
 }
 
 fn direct_channel(url: &str) -> anyhow::Result<Channel> {

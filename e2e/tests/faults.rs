@@ -414,7 +414,8 @@ async fn make_run_smoke() -> anyhow::Result<()> {
     let egide = binary(&egide_e2e::bin_dir(), "egide")?;
     let run_dir = TempDir::new("smoke")?;
     let vault_port = free_ports(2); // OpenBao's cluster listener takes port + 1
-    let service_base = free_ports(5);
+    // Five services from the base, and the simulators at base + 10 and base + 11.
+    let service_base = free_ports(12);
     let ports = [
         ("--nats-port", egide_testkit::free_port()),
         ("--postgres-port", egide_testkit::free_port()),

@@ -186,7 +186,7 @@ where
     F: FnOnce(C, CancellationToken) -> Fut,
     Fut: Future<Output = anyhow::Result<Running>>,
 {
-    let config: C = crate::config::load_or_exit(service, &defaults);
+    let config: C = crate::config::load_flattened_or_exit(service, &defaults);
     config.as_ref().validate_or_exit(service);
     crate::telemetry::init(service, &config.as_ref().telemetry);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

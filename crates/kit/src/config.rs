@@ -23,15 +23,43 @@ pub fn load<T>(service: &str, defaults: &T) -> Result<T, Box<figment::Error>>
 where
     T: Serialize + DeserializeOwned,
 {
+    sources(service, defaults).extract().map_err(Box::new)
+}
+
+/// Defaults, then the `EGIDE_CONFIG` file, then the service's environment variables.
+fn sources<T: Serialize>(service: &str, defaults: &T) -> Figment {
     let mut figment = Figment::from(Serialized::defaults(defaults));
     if let Some(path) = std::env::var_os("EGIDE_CONFIG") {
         figment = figment.merge(Toml::file_exact(PathBuf::from(path)));
     }
     let prefix = format!("EGIDE_{}__", service.to_ascii_uppercase());
-    figment
-        .merge(Env::prefixed(&prefix).split("__"))
-        .extract()
-        .map_err(Box::new)
+    figment.merge(Env::prefixed(&prefix).split("__"))
+}
+
+/// [`load`] for a configuration that flattens [`ServiceConfig`] beside settings of its own
+/// (serde cannot refuse unknown keys through a flattened struct): every top-level key must
+/// also be a key of the serialized `defaults`, so `T` must serialize every top-level field
+/// (no skipped `None`s).
+pub fn load_flattened<T>(service: &str, defaults: &T) -> Result<T, Box<figment::Error>>
+where
+    T: Serialize + DeserializeOwned,
+{
+    let figment = sources(service, defaults);
+    let known: Vec<String> = Figment::from(Serialized::defaults(defaults))
+        .extract::<figment::value::Dict>()
+        .map_err(Box::new)?
+        .into_keys()
+        .collect();
+    let given = figment
+        .extract::<figment::value::Dict>()
+        .map_err(Box::new)?;
+    if let Some(unknown) = given.keys().find(|k| !known.contains(k)) {
+        return Err(Box::new(figment::Error::from(format!(
+            "unknown configuration key `{unknown}` (known: {})",
+            known.join(", ")
+        ))));
+    }
+    figment.extract().map_err(Box::new)
 }
 
 /// Loads the configuration or exits with [`EXIT_BAD_CONFIG`] after printing every error.
@@ -39,7 +67,19 @@ pub fn load_or_exit<T>(service: &str, defaults: &T) -> T
 where
     T: Serialize + DeserializeOwned,
 {
-    match load(service, defaults) {
+    exit_on_error(service, load(service, defaults))
+}
+
+/// [`load_flattened`], exiting with [`EXIT_BAD_CONFIG`] on an error.
+pub fn load_flattened_or_exit<T>(service: &str, defaults: &T) -> T
+where
+    T: Serialize + DeserializeOwned,
+{
+    exit_on_error(service, load_flattened(service, defaults))
+}
+
+fn exit_on_error<T>(service: &str, loaded: Result<T, Box<figment::Error>>) -> T {
+    match loaded {
         Ok(config) => config,
         Err(error) => {
             for e in *error {

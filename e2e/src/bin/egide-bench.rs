@@ -783,7 +783,10 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
 
     // A plain COPY of the same rows, same server, same database.
     let copy_rate = copy_baseline(&p.database_url(Service::Enrolment)?, &m.rpps_file).await?;
-    println!("      plain COPY of the same lines: {} rows/s", thousands(copy_rate));
+    println!(
+        "      plain COPY of the same lines: {} rows/s",
+        thousands(copy_rate)
+    );
 
     // End to end, through the gateway, sampling enrolment's memory.
     let pid = p.pid(Service::Enrolment).context("enrolment pid")?;
@@ -827,7 +830,8 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     );
     let finess_rate = finess_rows as f64 / finess.elapsed.as_secs_f64();
     let rpps_rate = rpps_lines as f64 / rpps.elapsed.as_secs_f64();
-    let both_rate = (rpps_lines + finess_rows) as f64 / (rpps.elapsed + finess.elapsed).as_secs_f64();
+    let both_rate =
+        (rpps_lines + finess_rows) as f64 / (rpps.elapsed + finess.elapsed).as_secs_f64();
     println!(
         "      import: RPPS {} rows/s ({:.1} s, {} professionals), FINESS {} rows/s ({:.1} s); both {} rows/s; enrolment peak RSS {}",
         thousands(rpps_rate),
@@ -865,7 +869,10 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
         &mut client,
         DirectorySource::Rpps,
         &m.rpps_file,
-        ImportHeader { allow_older: true, ..ImportHeader::default() },
+        ImportHeader {
+            allow_older: true,
+            ..ImportHeader::default()
+        },
         |_| {},
     )
     .await?;
@@ -880,8 +887,14 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     rows.push(Row::info(
         "directory re-import (same file)",
         cell(
-            format!("{} rows/s", thousands(rpps_lines as f64 / again.elapsed.as_secs_f64())),
-            &format!("{} unchanged, {} added, {} updated", c.unchanged, c.added, c.updated),
+            format!(
+                "{} rows/s",
+                thousands(rpps_lines as f64 / again.elapsed.as_secs_f64())
+            ),
+            &format!(
+                "{} unchanged, {} added, {} updated",
+                c.unchanged, c.added, c.updated
+            ),
         ),
     ));
 
@@ -925,8 +938,15 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     rows.push(Row::info(
         "GetProfessional direct",
         cell(
-            format!("{} req/s", thousands(direct.ok as f64 / direct.elapsed.as_secs_f64())),
-            &format!("p50 {:.1} ms  p99 {:.1} ms (no gateway)", ms(direct.quantile(0.5)), ms(direct.quantile(0.99))),
+            format!(
+                "{} req/s",
+                thousands(direct.ok as f64 / direct.elapsed.as_secs_f64())
+            ),
+            &format!(
+                "p50 {:.1} ms  p99 {:.1} ms (no gateway)",
+                ms(direct.quantile(0.5)),
+                ms(direct.quantile(0.99))
+            ),
         ),
     ));
     rows.push(Row::info(
@@ -980,9 +1000,11 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
 async fn lookups_ids(p: &Platform) -> anyhow::Result<Vec<String>> {
     use sea_orm::sqlx::{Connection as _, PgConnection};
     let mut conn = PgConnection::connect(&p.database_url(Service::Enrolment)?).await?;
-    Ok(sea_orm::sqlx::query_scalar("SELECT id_nat_ps FROM professionals TABLESAMPLE SYSTEM (2)")
-        .fetch_all(&mut conn)
-        .await?)
+    Ok(
+        sea_orm::sqlx::query_scalar("SELECT id_nat_ps FROM professionals TABLESAMPLE SYSTEM (2)")
+            .fetch_all(&mut conn)
+            .await?,
+    )
 }
 
 /// The import phase lines of enrolment's log.
@@ -1017,7 +1039,11 @@ fn parse_rpps(path: &Path) -> anyhow::Result<(u64, f64, Vec<String>)> {
         let n = file.read(&mut buf)?;
         splitter.push(&buf[..n]);
         loop {
-            let line = if n == 0 { splitter.finish() } else { splitter.next_line() };
+            let line = if n == 0 {
+                splitter.finish()
+            } else {
+                splitter.next_line()
+            };
             let Some(line) = line else { break };
             if std::mem::take(&mut header) {
                 continue;
@@ -1042,7 +1068,10 @@ async fn copy_baseline(database_url: &str, rpps: &Path) -> anyhow::Result<f64> {
     use tokio::io::AsyncReadExt as _;
 
     let mut conn = PgConnection::connect(database_url).await?;
-    let columns = (1..=53).map(|i| format!("c{i} text")).collect::<Vec<_>>().join(", ");
+    let columns = (1..=53)
+        .map(|i| format!("c{i} text"))
+        .collect::<Vec<_>>()
+        .join(", ");
     sea_orm::sqlx::query(&format!("CREATE TABLE bench_copy_baseline ({columns})"))
         .execute(&mut conn)
         .await?;
@@ -1060,7 +1089,10 @@ async fn copy_baseline(database_url: &str, rpps: &Path) -> anyhow::Result<f64> {
         }
         buf.truncate(n);
         if !skipped_header {
-            let nl = buf.iter().position(|&b| b == b'\n').context("no header line")?;
+            let nl = buf
+                .iter()
+                .position(|&b| b == b'\n')
+                .context("no header line")?;
             buf.drain(..=nl);
             skipped_header = true;
         }

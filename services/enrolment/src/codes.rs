@@ -176,9 +176,10 @@ impl From<Refusal> for ApiError {
             Refusal::Missing => {
                 ApiError::failed_precondition("no_code", "no code is pending; ask for a new one")
             }
-            Refusal::Expired => {
-                ApiError::failed_precondition("code_expired", "the code has expired; ask for a new one")
-            }
+            Refusal::Expired => ApiError::failed_precondition(
+                "code_expired",
+                "the code has expired; ask for a new one",
+            ),
             Refusal::Exhausted => ApiError::resource_exhausted(
                 "too_many_attempts",
                 "too many wrong codes; ask for a new one",

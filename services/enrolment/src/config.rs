@@ -205,3 +205,48 @@ impl Default for MailSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads through the kit's loader with `toml` as the `EGIDE_CONFIG` file.
+    fn load(toml: &str) -> Result<EnrolmentConfig, Box<figment::Error>> {
+        let mut result = None;
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("enrolment.toml", toml)?;
+            jail.set_env("EGIDE_CONFIG", "enrolment.toml");
+            result = Some(egide_kit::config::load_flattened(
+                "enrolment",
+                &EnrolmentConfig::new(ServiceConfig::local_defaults(1)),
+            ));
+            Ok(())
+        });
+        result.unwrap()
+    }
+
+    #[test]
+    fn settings_load_beside_the_shared_ones() {
+        let c = load(
+            "[wallet]\nmax_devices = 5\n[grpc]\nlisten = \"127.0.0.1:9\"\n\
+             [[proofing.providers]]\nissuer = \"https://p\"\nkid = \"k\"\npublic_key_pem = \"x\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.wallet.max_devices, 5);
+        assert_eq!(c.service.grpc.listen.port(), 9);
+        assert_eq!(c.proofing.providers.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_path() {
+        assert!(
+            load("[wallet]\nmax_device = 5\n").is_err(),
+            "typo in a section"
+        );
+        assert!(
+            load("[grpc]\nlistn = \"x\"\n").is_err(),
+            "typo in a shared section"
+        );
+        assert!(load("colour = 1\n").is_err(), "unknown top-level key");
+    }
+}

@@ -30,7 +30,10 @@ impl Owner {
             Some(pb::device_owner::Owner::IdNatPs(id)) => {
                 Ok(Self::Professional(professionals::parse_id(id)?))
             }
-            None => Err(ApiError::invalid_field("owner", "a wallet id or an idNat_PS")),
+            None => Err(ApiError::invalid_field(
+                "owner",
+                "a wallet id or an idNat_PS",
+            )),
         }
     }
 
@@ -154,7 +157,10 @@ pub async fn challenge(
             if w.state != "pending_device" && w.state != "active" {
                 return Err(ApiError::failed_precondition(
                     "wrong_state",
-                    format!("the wallet is {}; devices are added once the identity is proven", w.state),
+                    format!(
+                        "the wallet is {}; devices are added once the identity is proven",
+                        w.state
+                    ),
                 ));
             }
         }
@@ -166,7 +172,11 @@ pub async fn challenge(
     db.execute(Statement::from_sql_and_values(
         db.get_database_backend(),
         "INSERT INTO device_challenges (nonce, owner, expires_at) VALUES ($1, $2, $3)",
-        [Value::from(nonce.clone()), Value::from(owner.key()), Value::from(expires_at)],
+        [
+            Value::from(nonce.clone()),
+            Value::from(owner.key()),
+            Value::from(expires_at),
+        ],
     ))
     .await?;
     // Old, unused challenges go away as new ones come.
@@ -195,7 +205,10 @@ pub async fn register(
         .map_err(|e| ApiError::invalid_field("public_key", e.to_string()))?;
     let label = req.label.trim().to_owned();
     if label.chars().count() > 64 || label.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field("label", "at most 64 printable characters"));
+        return Err(ApiError::invalid_field(
+            "label",
+            "at most 64 printable characters",
+        ));
     }
     if req.nonce.is_empty() || req.nonce.len() > 128 {
         return Err(ApiError::invalid_field("nonce", "the challenge nonce"));
@@ -260,7 +273,10 @@ pub async fn register(
     if live >= i64::from(ctx.config.wallet.max_devices) {
         return Err(ApiError::failed_precondition(
             "too_many_devices",
-            format!("at most {} devices; revoke one first", ctx.config.wallet.max_devices),
+            format!(
+                "at most {} devices; revoke one first",
+                ctx.config.wallet.max_devices
+            ),
         ));
     }
     let (wallet_id, id_nat_ps) = match &owner {
@@ -286,7 +302,11 @@ pub async fn register(
     .one(&txn)
     .await?
     .ok_or_else(|| ApiError::already_exists("device_exists", "this key is already registered"))?;
-    events.push(row.event("egide.enrolment.device.registered", &ins_digest, &Who::Patient));
+    events.push(row.event(
+        "egide.enrolment.device.registered",
+        &ins_digest,
+        &Who::Patient,
+    ));
     let mut response = pb::RegisterDeviceResponse {
         device: Some(row.to_proto()),
         ..Default::default()
@@ -312,7 +332,9 @@ pub async fn register(
             txn.commit().await?;
             response.professional = Some(professionals::view(db, id).await?);
         }
-        (Owner::Wallet(_), None) => return Err(ApiError::internal(anyhow::anyhow!("wallet row missing"))),
+        (Owner::Wallet(_), None) => {
+            return Err(ApiError::internal(anyhow::anyhow!("wallet row missing")));
+        }
     }
     ctx.platform.outbox.wake();
     tracing::info!(device = %response.device.as_ref().map(|d| d.id.as_str()).unwrap_or(""), "device registered");
@@ -336,7 +358,9 @@ async fn authorize(
     let (column, value) = owner.column();
     let row = Row::find_by_statement(Statement::from_sql_and_values(
         txn.get_database_backend(),
-        format!("SELECT {COLUMNS} FROM devices WHERE id = $1 AND {column} = $2 AND revoked_at IS NULL"),
+        format!(
+            "SELECT {COLUMNS} FROM devices WHERE id = $1 AND {column} = $2 AND revoked_at IS NULL"
+        ),
         [Value::from(id), value],
     ))
     .one(txn)
@@ -344,11 +368,15 @@ async fn authorize(
     .ok_or_else(refused)?;
     let key = DeviceKey::from_spki_der(&row.public_key)
         .map_err(|e| ApiError::internal(anyhow::anyhow!("stored device key: {e}")))?;
-    key.verify(message, &req.authorization).map_err(|_| refused())
+    key.verify(message, &req.authorization)
+        .map_err(|_| refused())
 }
 
 /// Revokes one device.
-pub async fn revoke(ctx: &Ctx, req: pb::RevokeDeviceRequest) -> Result<pb::RevokeDeviceResponse, ApiError> {
+pub async fn revoke(
+    ctx: &Ctx,
+    req: pb::RevokeDeviceRequest,
+) -> Result<pb::RevokeDeviceResponse, ApiError> {
     let owner = Owner::from_proto(req.owner.as_ref())?;
     let device_id = Uuid::parse_str(req.device_id.trim())
         .map_err(|_| ApiError::invalid_field("device_id", "a UUID"))?;
@@ -378,9 +406,14 @@ pub async fn revoke(ctx: &Ctx, req: pb::RevokeDeviceRequest) -> Result<pb::Revok
     };
     ctx.platform
         .outbox
-        .enqueue(&txn, row.event("egide.enrolment.device.revoked", &digest, &who))
+        .enqueue(
+            &txn,
+            row.event("egide.enrolment.device.revoked", &digest, &who),
+        )
         .await?;
     txn.commit().await?;
     ctx.platform.outbox.wake();
-    Ok(pb::RevokeDeviceResponse { device: Some(row.to_proto()) })
+    Ok(pb::RevokeDeviceResponse {
+        device: Some(row.to_proto()),
+    })
 }

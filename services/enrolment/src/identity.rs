@@ -44,7 +44,10 @@ impl Traits {
         let field = |name: &str| format!("{prefix}.{name}");
         let birth_name = normalise_name(&t.birth_name);
         if birth_name.is_empty() || birth_name.chars().count() > 100 {
-            violations.push(FieldViolation::new(field("birth_name"), "1 to 100 characters"));
+            violations.push(FieldViolation::new(
+                field("birth_name"),
+                "1 to 100 characters",
+            ));
         }
         let given_names: Vec<String> = t
             .given_names
@@ -53,7 +56,10 @@ impl Traits {
             .filter(|g| !g.is_empty())
             .collect();
         if given_names.is_empty() || given_names.len() > 10 {
-            violations.push(FieldViolation::new(field("given_names"), "1 to 10 given names"));
+            violations.push(FieldViolation::new(
+                field("given_names"),
+                "1 to 10 given names",
+            ));
         }
         let sex = t.sex.trim().to_uppercase();
         if sex != "M" && sex != "F" {
@@ -61,7 +67,10 @@ impl Traits {
         }
         let birth_date = t.birth_date.trim().to_owned();
         if chrono::NaiveDate::parse_from_str(&birth_date, "%Y-%m-%d").is_err() {
-            violations.push(FieldViolation::new(field("birth_date"), "a date YYYY-MM-DD"));
+            violations.push(FieldViolation::new(
+                field("birth_date"),
+                "a date YYYY-MM-DD",
+            ));
         }
         let birth_place = t.birth_place.trim().to_uppercase();
         if !is_insee_code(&birth_place) {
@@ -295,7 +304,10 @@ mod tests {
         t.birth_place = "1234".into();
         let e = Traits::from_proto(Some(&t), "traits").unwrap_err();
         let fields: Vec<_> = e.violations().iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, ["traits.sex", "traits.birth_date", "traits.birth_place"]);
+        assert_eq!(
+            fields,
+            ["traits.sex", "traits.birth_date", "traits.birth_place"]
+        );
         assert!(is_insee_code("2A004") && is_insee_code("99100") && !is_insee_code("2C004"));
     }
 }

@@ -60,7 +60,10 @@ pub fn trusted_providers(config: &config::ProofingSettings) -> anyhow::Result<Tr
     for (i, p) in config.providers.iter().enumerate() {
         let pem = if p.public_key_pem.trim().is_empty() {
             std::fs::read_to_string(&p.public_key_file).map_err(|e| {
-                anyhow::anyhow!("proofing.providers[{i}].public_key_file {}: {e}", p.public_key_file)
+                anyhow::anyhow!(
+                    "proofing.providers[{i}].public_key_file {}: {e}",
+                    p.public_key_file
+                )
             })?
         } else {
             p.public_key_pem.clone()
@@ -74,10 +77,14 @@ pub fn trusted_providers(config: &config::ProofingSettings) -> anyhow::Result<Tr
 
 /// Builds and starts the service: connections, migrations, gRPC API, outbox relay, mail
 /// dispatcher and the evidence retention job.
-pub async fn build(config: EnrolmentConfig, shutdown: CancellationToken) -> anyhow::Result<Running> {
+pub async fn build(
+    config: EnrolmentConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
     let providers = Arc::new(trusted_providers(&config.proofing)?);
     let platform =
-        Platform::connect::<migration::Migrator>(SERVICE, &config.service, shutdown.clone()).await?;
+        Platform::connect::<migration::Migrator>(SERVICE, &config.service, shutdown.clone())
+            .await?;
     directory::import::mark_interrupted(&platform.db).await?;
     let dispatcher = messages::Dispatcher::new(platform.db.clone(), config.mail.clone())?;
     let ctx = Ctx {

@@ -152,8 +152,12 @@ impl std::fmt::Debug for Dispatcher {
 impl Dispatcher {
     /// A dispatcher for `settings`; fails on an unusable relay URL or From address.
     pub fn new(db: DatabaseConnection, settings: MailSettings) -> anyhow::Result<Self> {
-        let (host, port) = relay_address(&settings.smtp_url)
-            .ok_or_else(|| anyhow::anyhow!("mail.smtp_url: expected smtp://host:port, got {:?}", settings.smtp_url))?;
+        let (host, port) = relay_address(&settings.smtp_url).ok_or_else(|| {
+            anyhow::anyhow!(
+                "mail.smtp_url: expected smtp://host:port, got {:?}",
+                settings.smtp_url
+            )
+        })?;
         // Plain SMTP to a relay on the local network (the MTA beside the service does
         // TLS onwards); no TLS client is built in.
         let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
@@ -266,8 +270,14 @@ mod tests {
 
     #[test]
     fn relay_urls() {
-        assert_eq!(relay_address("smtp://127.0.0.1:2525"), Some(("127.0.0.1".into(), 2525)));
-        assert_eq!(relay_address("smtp://mx.local"), Some(("mx.local".into(), 25)));
+        assert_eq!(
+            relay_address("smtp://127.0.0.1:2525"),
+            Some(("127.0.0.1".into(), 2525))
+        );
+        assert_eq!(
+            relay_address("smtp://mx.local"),
+            Some(("mx.local".into(), 25))
+        );
         assert_eq!(relay_address("smtps://mx.local:465"), None);
         assert_eq!(relay_address("smtp://:25"), None);
     }
@@ -281,15 +291,30 @@ mod tests {
     #[test]
     fn emails() {
         assert!(is_plausible_email("a.b@example.org"));
-        for bad in ["", "a", "@x.org", "a@", "a@b", "a b@x.org", "a@.org", "a@x.org."] {
+        for bad in [
+            "",
+            "a",
+            "@x.org",
+            "a@",
+            "a@b",
+            "a b@x.org",
+            "a@.org",
+            "a@x.org.",
+        ] {
             assert!(!is_plausible_email(bad), "{bad}");
         }
     }
 
     #[test]
     fn phones() {
-        assert_eq!(normalise_phone("06 12 34 56 78").as_deref(), Some("0612345678"));
-        assert_eq!(normalise_phone("+33 6 12 34 56 78").as_deref(), Some("+33612345678"));
+        assert_eq!(
+            normalise_phone("06 12 34 56 78").as_deref(),
+            Some("0612345678")
+        );
+        assert_eq!(
+            normalise_phone("+33 6 12 34 56 78").as_deref(),
+            Some("+33612345678")
+        );
         assert_eq!(normalise_phone("12"), None);
         assert_eq!(normalise_phone("06-12-ab"), None);
     }

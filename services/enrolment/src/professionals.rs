@@ -118,7 +118,10 @@ async fn row<C: ConnectionTrait>(conn: &C, id: &str, lock: bool) -> Result<Row, 
     .one(conn)
     .await?
     .ok_or_else(|| {
-        ApiError::not_found("professional_not_found", "the RPPS directory does not list this idNat_PS")
+        ApiError::not_found(
+            "professional_not_found",
+            "the RPPS directory does not list this idNat_PS",
+        )
     })
 }
 
@@ -171,7 +174,13 @@ pub async fn view<C: ConnectionTrait>(conn: &C, id: &str) -> Result<pb::Professi
     })
 }
 
-fn event(verb: &'static str, id: &str, active: bool, state: Option<&str>, by: egide_kit::events::Actor) -> NewEvent {
+fn event(
+    verb: &'static str,
+    id: &str,
+    active: bool,
+    state: Option<&str>,
+    by: egide_kit::events::Actor,
+) -> NewEvent {
     NewEvent::new(
         verb,
         by,
@@ -186,7 +195,10 @@ fn event(verb: &'static str, id: &str, active: bool, state: Option<&str>, by: eg
 }
 
 /// `GetProfessional`.
-pub async fn get(ctx: &Ctx, req: pb::GetProfessionalRequest) -> Result<pb::GetProfessionalResponse, ApiError> {
+pub async fn get(
+    ctx: &Ctx,
+    req: pb::GetProfessionalRequest,
+) -> Result<pb::GetProfessionalResponse, ApiError> {
     let id = parse_id(&req.id_nat_ps)?;
     Ok(pb::GetProfessionalResponse {
         professional: Some(view(&ctx.platform.db, &id).await?),
@@ -203,14 +215,23 @@ pub async fn set_contacts(
     let mut violations = Vec::new();
     let email = contacts.email.trim().to_owned();
     if !messages::is_plausible_email(&email) {
-        violations.push(egide_kit::error::FieldViolation::new("contacts.email", "an e-mail address"));
+        violations.push(egide_kit::error::FieldViolation::new(
+            "contacts.email",
+            "an e-mail address",
+        ));
     }
     let phone = messages::normalise_phone(&contacts.phone);
     if phone.is_none() {
-        violations.push(egide_kit::error::FieldViolation::new("contacts.phone", "8 to 15 digits"));
+        violations.push(egide_kit::error::FieldViolation::new(
+            "contacts.phone",
+            "8 to 15 digits",
+        ));
     }
     if !crate::wallets::valid_operator(&req.operator) {
-        violations.push(egide_kit::error::FieldViolation::new("operator", "1 to 64 characters"));
+        violations.push(egide_kit::error::FieldViolation::new(
+            "operator",
+            "1 to 64 characters",
+        ));
     }
     let (Some(phone), true) = (phone, violations.is_empty()) else {
         return Err(ApiError::invalid_argument(violations));
@@ -223,12 +244,26 @@ pub async fn set_contacts(
         "INSERT INTO professional_contacts (id_nat_ps, email, phone, set_by, set_at) \
          VALUES ($1, $2, $3, $4, now()) ON CONFLICT (id_nat_ps) DO UPDATE SET \
          email = EXCLUDED.email, phone = EXCLUDED.phone, set_by = EXCLUDED.set_by, set_at = now()",
-        [Value::from(id.clone()), Value::from(email), Value::from(phone), Value::from(operator.clone())],
+        [
+            Value::from(id.clone()),
+            Value::from(email),
+            Value::from(phone),
+            Value::from(operator.clone()),
+        ],
     ))
     .await?;
     ctx.platform
         .outbox
-        .enqueue(&txn, event("egide.enrolment.professional.contacts_set", &id, r.active, r.ecps_state.as_deref(), actor::operator(&operator)))
+        .enqueue(
+            &txn,
+            event(
+                "egide.enrolment.professional.contacts_set",
+                &id,
+                r.active,
+                r.ecps_state.as_deref(),
+                actor::operator(&operator),
+            ),
+        )
         .await?;
     txn.commit().await?;
     ctx.platform.outbox.wake();
@@ -244,8 +279,13 @@ fn channels(r: &Row) -> Option<(String, String)> {
         return Some((e.clone(), p.clone()));
     }
     let acts = activities(r);
-    let email = acts.iter().map(|a| a.email.trim()).find(|e| messages::is_plausible_email(e))?;
-    let phone = acts.iter().find_map(|a| messages::normalise_phone(&a.phone))?;
+    let email = acts
+        .iter()
+        .map(|a| a.email.trim())
+        .find(|e| messages::is_plausible_email(e))?;
+    let phone = acts
+        .iter()
+        .find_map(|a| messages::normalise_phone(&a.phone))?;
     Some((email.to_owned(), phone))
 }
 
@@ -258,22 +298,44 @@ pub async fn start_ecps(
     let txn = ctx.platform.db.begin().await?;
     let r = row(&txn, &id, true).await?;
     if !r.active {
-        return Err(ApiError::failed_precondition("professional_inactive", "the RPPS directory lists this professional as inactive"));
+        return Err(ApiError::failed_precondition(
+            "professional_inactive",
+            "the RPPS directory lists this professional as inactive",
+        ));
     }
     if r.ecps_state.as_deref() == Some("active") && live_devices(&txn, &id).await? > 0 {
-        return Err(ApiError::failed_precondition("already_active", "e-CPS is already active; register another device instead"));
+        return Err(ApiError::failed_precondition(
+            "already_active",
+            "e-CPS is already active; register another device instead",
+        ));
     }
     let (email, phone) = channels(&r).ok_or_else(|| {
-        ApiError::failed_precondition("no_contact_channel", "no e-mail and phone are registered for this professional; an operator must set them")
+        ApiError::failed_precondition(
+            "no_contact_channel",
+            "no e-mail and phone are registered for this professional; an operator must set them",
+        )
     })?;
     let first = r.ecps_state.is_none();
     let owner = format!("ps:{id}");
-    let email_code = codes::issue(&txn, &ctx.config.codes, &owner, Purpose::EcpsEmail, first).await?;
+    let email_code =
+        codes::issue(&txn, &ctx.config.codes, &owner, Purpose::EcpsEmail, first).await?;
     let sms_code = codes::issue(&txn, &ctx.config.codes, &owner, Purpose::EcpsSms, first).await?;
-    messages::queue(&txn, Channel::Email, &email, "Activation e-CPS",
-        &format!("Code d'activation e-CPS (1/2) : {}\n", email_code.code)).await?;
-    messages::queue(&txn, Channel::Sms, &phone, "e-CPS",
-        &format!("Code d'activation e-CPS (2/2) : {}", sms_code.code)).await?;
+    messages::queue(
+        &txn,
+        Channel::Email,
+        &email,
+        "Activation e-CPS",
+        &format!("Code d'activation e-CPS (1/2) : {}\n", email_code.code),
+    )
+    .await?;
+    messages::queue(
+        &txn,
+        Channel::Sms,
+        &phone,
+        "e-CPS",
+        &format!("Code d'activation e-CPS (2/2) : {}", sms_code.code),
+    )
+    .await?;
     txn.execute(Statement::from_sql_and_values(
         txn.get_database_backend(),
         "INSERT INTO ecps (id_nat_ps, state, email, phone, updated_at) VALUES ($1, 'pending_codes', $2, $3, now()) \
@@ -284,7 +346,16 @@ pub async fn start_ecps(
     .await?;
     ctx.platform
         .outbox
-        .enqueue(&txn, event("egide.enrolment.professional.ecps_started", &id, true, Some("pending_codes"), actor::professional(&id)))
+        .enqueue(
+            &txn,
+            event(
+                "egide.enrolment.professional.ecps_started",
+                &id,
+                true,
+                Some("pending_codes"),
+                actor::professional(&id),
+            ),
+        )
         .await?;
     txn.commit().await?;
     ctx.platform.outbox.wake();
@@ -310,11 +381,28 @@ pub async fn confirm_ecps(
     let txn = ctx.platform.db.begin().await?;
     let r = row(&txn, &id, true).await?;
     if r.ecps_state.as_deref() != Some("pending_codes") {
-        return Err(ApiError::failed_precondition("no_activation", "no e-CPS activation is waiting for codes"));
+        return Err(ApiError::failed_precondition(
+            "no_activation",
+            "no e-CPS activation is waiting for codes",
+        ));
     }
     let owner = format!("ps:{id}");
-    let a = codes::check(&txn, &ctx.config.codes, &owner, Purpose::EcpsEmail, &req.email_code).await?;
-    let b = codes::check(&txn, &ctx.config.codes, &owner, Purpose::EcpsSms, &req.sms_code).await?;
+    let a = codes::check(
+        &txn,
+        &ctx.config.codes,
+        &owner,
+        Purpose::EcpsEmail,
+        &req.email_code,
+    )
+    .await?;
+    let b = codes::check(
+        &txn,
+        &ctx.config.codes,
+        &owner,
+        Purpose::EcpsSms,
+        &req.sms_code,
+    )
+    .await?;
     if a.is_err() || b.is_err() {
         // A right code beside a wrong one must stay usable: undo everything, then count
         // the attempt against each wrong code only.
@@ -326,7 +414,9 @@ pub async fn confirm_ecps(
             (Purpose::EcpsSms, &req.sms_code, b.is_err()),
         ] {
             if failed {
-                if let Err(refusal) = codes::check(&txn, &ctx.config.codes, &owner, purpose, code).await? {
+                if let Err(refusal) =
+                    codes::check(&txn, &ctx.config.codes, &owner, purpose, code).await?
+                {
                     first_refusal.get_or_insert(refusal);
                 }
             }
@@ -345,7 +435,16 @@ pub async fn confirm_ecps(
     .await?;
     ctx.platform
         .outbox
-        .enqueue(&txn, event("egide.enrolment.professional.ecps_confirmed", &id, true, Some("pending_device"), actor::professional(&id)))
+        .enqueue(
+            &txn,
+            event(
+                "egide.enrolment.professional.ecps_confirmed",
+                &id,
+                true,
+                Some("pending_device"),
+                actor::professional(&id),
+            ),
+        )
         .await?;
     txn.commit().await?;
     ctx.platform.outbox.wake();
@@ -371,13 +470,19 @@ async fn live_devices<C: ConnectionTrait>(conn: &C, id: &str) -> Result<i64, DbE
 pub async fn ensure_device_allowed<C: ConnectionTrait>(conn: &C, id: &str) -> Result<(), ApiError> {
     let r = row(conn, id, false).await?;
     if !r.active {
-        return Err(ApiError::failed_precondition("professional_inactive", "the RPPS directory lists this professional as inactive"));
+        return Err(ApiError::failed_precondition(
+            "professional_inactive",
+            "the RPPS directory lists this professional as inactive",
+        ));
     }
     match r.ecps_state.as_deref() {
         Some("pending_device" | "active") => Ok(()),
         other => Err(ApiError::failed_precondition(
             "wrong_state",
-            format!("e-CPS is {}; confirm the activation codes first", other.unwrap_or("not started")),
+            format!(
+                "e-CPS is {}; confirm the activation codes first",
+                other.unwrap_or("not started")
+            ),
         )),
     }
 }
@@ -391,7 +496,10 @@ pub async fn lock_for_device(txn: &DatabaseTransaction, id: &str) -> Result<bool
 }
 
 /// The first device activates e-CPS.
-pub async fn on_device_registered(txn: &DatabaseTransaction, id: &str) -> Result<Option<NewEvent>, DbErr> {
+pub async fn on_device_registered(
+    txn: &DatabaseTransaction,
+    id: &str,
+) -> Result<Option<NewEvent>, DbErr> {
     let changed = txn
         .execute(Statement::from_sql_and_values(
             txn.get_database_backend(),
@@ -401,6 +509,12 @@ pub async fn on_device_registered(txn: &DatabaseTransaction, id: &str) -> Result
         ))
         .await?;
     Ok((changed.rows_affected() == 1).then(|| {
-        event("egide.enrolment.professional.ecps_activated", id, true, Some("active"), actor::professional(id))
+        event(
+            "egide.enrolment.professional.ecps_activated",
+            id,
+            true,
+            Some("active"),
+            actor::professional(id),
+        )
     }))
 }

@@ -117,8 +117,12 @@ fn event(verb: &'static str, row: &Row, by: pb_actor::Who) -> NewEvent {
         by: row.suspended_by.clone().unwrap_or_default(),
         proofing: proofing(row),
     };
-    NewEvent::new(verb, by.actor(&row.ins_digest), Payload::WalletChanged(payload))
-        .about("wallet", row.id.to_string())
+    NewEvent::new(
+        verb,
+        by.actor(&row.ins_digest),
+        Payload::WalletChanged(payload),
+    )
+    .about("wallet", row.id.to_string())
 }
 
 /// Who acts on a wallet.
@@ -188,7 +192,11 @@ fn proofing(row: &Row) -> Option<pb::Proofing> {
     })
 }
 
-async fn enqueue(ctx: &Ctx, txn: &DatabaseTransaction, events: Vec<NewEvent>) -> Result<(), ApiError> {
+async fn enqueue(
+    ctx: &Ctx,
+    txn: &DatabaseTransaction,
+    events: Vec<NewEvent>,
+) -> Result<(), ApiError> {
     ctx.platform.outbox.enqueue_many(txn, events).await?;
     Ok(())
 }
@@ -332,7 +340,11 @@ pub async fn start(
         let pending = open.state.starts_with("pending_");
         if pending && open.expires_at.is_some_and(|t| t <= Utc::now()) {
             let expired = set_state(&txn, open.id, "expired", "").await?;
-            events.push(event("egide.enrolment.wallet.expired", &expired, Who::Service));
+            events.push(event(
+                "egide.enrolment.wallet.expired",
+                &expired,
+                Who::Service,
+            ));
         } else if pending {
             return Err(ApiError::already_exists(
                 "enrolment_in_progress",
@@ -371,7 +383,14 @@ pub async fn start(
             "an enrolment for this NIR is in progress",
         ));
     }
-    let code = codes::issue(&txn, &ctx.config.codes, &id.to_string(), Purpose::WalletEmail, true).await?;
+    let code = codes::issue(
+        &txn,
+        &ctx.config.codes,
+        &id.to_string(),
+        Purpose::WalletEmail,
+        true,
+    )
+    .await?;
     send_email_code(&txn, &email, &code).await?;
     let row = load(&txn, id, false).await?;
     events.push(event("egide.enrolment.wallet.started", &row, Who::Patient));
@@ -421,11 +440,25 @@ async fn set_state<C: ConnectionTrait>(
 }
 
 /// Loads a pending wallet for a step, expiring it (committed) when it is past its time.
-async fn pending(ctx: &Ctx, txn: DatabaseTransaction, id: Uuid, state: &str) -> Result<(DatabaseTransaction, Row), ApiError> {
+async fn pending(
+    ctx: &Ctx,
+    txn: DatabaseTransaction,
+    id: Uuid,
+    state: &str,
+) -> Result<(DatabaseTransaction, Row), ApiError> {
     let row = load(&txn, id, true).await?;
     if row.state.starts_with("pending_") && row.expires_at.is_some_and(|t| t <= Utc::now()) {
         let expired = set_state(&txn, id, "expired", "").await?;
-        enqueue(ctx, &txn, vec![event("egide.enrolment.wallet.expired", &expired, Who::Service)]).await?;
+        enqueue(
+            ctx,
+            &txn,
+            vec![event(
+                "egide.enrolment.wallet.expired",
+                &expired,
+                Who::Service,
+            )],
+        )
+        .await?;
         commit(ctx, txn).await?;
         return Err(ApiError::failed_precondition(
             "enrolment_expired",
@@ -445,18 +478,30 @@ pub async fn load_live(ctx: &Ctx, id: Uuid) -> Result<Row, ApiError> {
     let row = load(&txn, id, true).await?;
     if row.state.starts_with("pending_") && row.expires_at.is_some_and(|t| t <= Utc::now()) {
         let (_, _) = pending(ctx, txn, id, &row.state).await?;
-        return Err(ApiError::internal(anyhow::anyhow!("expired wallet not expired")));
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "expired wallet not expired"
+        )));
     }
     txn.commit().await?;
     Ok(row)
 }
 
 /// Sends a new e-mail code.
-pub async fn resend(ctx: &Ctx, req: pb::ResendEmailCodeRequest) -> Result<pb::ResendEmailCodeResponse, ApiError> {
+pub async fn resend(
+    ctx: &Ctx,
+    req: pb::ResendEmailCodeRequest,
+) -> Result<pb::ResendEmailCodeResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;
     let txn = ctx.platform.db.begin().await?;
     let (txn, row) = pending(ctx, txn, id, "pending_email").await?;
-    let code = codes::issue(&txn, &ctx.config.codes, &id.to_string(), Purpose::WalletEmail, false).await?;
+    let code = codes::issue(
+        &txn,
+        &ctx.config.codes,
+        &id.to_string(),
+        Purpose::WalletEmail,
+        false,
+    )
+    .await?;
     send_email_code(&txn, &row.email, &code).await?;
     commit(ctx, txn).await?;
     Ok(pb::ResendEmailCodeResponse {
@@ -475,8 +520,14 @@ pub async fn confirm_email(
     }
     let txn = ctx.platform.db.begin().await?;
     let (txn, _) = pending(ctx, txn, id, "pending_email").await?;
-    if let Err(refusal) =
-        codes::check(&txn, &ctx.config.codes, &id.to_string(), Purpose::WalletEmail, &req.code).await?
+    if let Err(refusal) = codes::check(
+        &txn,
+        &ctx.config.codes,
+        &id.to_string(),
+        Purpose::WalletEmail,
+        &req.code,
+    )
+    .await?
     {
         // The attempt counts even though the request fails.
         commit(ctx, txn).await?;
@@ -490,7 +541,16 @@ pub async fn confirm_email(
     ))
     .await?;
     let row = set_state(&txn, id, "pending_proofing", "").await?;
-    enqueue(ctx, &txn, vec![event("egide.enrolment.wallet.email_confirmed", &row, Who::Patient)]).await?;
+    enqueue(
+        ctx,
+        &txn,
+        vec![event(
+            "egide.enrolment.wallet.email_confirmed",
+            &row,
+            Who::Patient,
+        )],
+    )
+    .await?;
     commit(ctx, txn).await?;
     Ok(pb::ConfirmEmailCodeResponse {
         wallet: Some(to_proto(ctx, &row, false).await?),
@@ -541,40 +601,71 @@ pub async fn submit_proof(
     let txn = ctx.platform.db.begin().await?;
     let (txn, row) = pending(ctx, txn, id, "pending_proofing").await?;
     if claims.sub != id.to_string() {
-        return Err(attestation_refused("wrong_subject", "the attestation is for another enrolment"));
+        return Err(attestation_refused(
+            "wrong_subject",
+            "the attestation is for another enrolment",
+        ));
     }
     let nonce_ok = row.proofing_nonce.as_deref().is_some_and(|n| {
-        bool::from(subtle::ConstantTimeEq::ct_eq(n.as_bytes(), claims.nonce.as_bytes()))
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            n.as_bytes(),
+            claims.nonce.as_bytes(),
+        ))
     });
     if !nonce_ok {
-        return Err(attestation_refused("wrong_nonce", "the attestation is not bound to this enrolment's nonce"));
+        return Err(attestation_refused(
+            "wrong_nonce",
+            "the attestation is not bound to this enrolment's nonce",
+        ));
     }
     let min_level = match settings.min_level.as_str() {
         "high" => attestation::Level::High,
         _ => attestation::Level::Substantial,
     };
     if claims.level < min_level {
-        return Err(attestation_refused("level_too_low", format!("level {} is below {}", level_str(claims.level), settings.min_level)));
+        return Err(attestation_refused(
+            "level_too_low",
+            format!(
+                "level {} is below {}",
+                level_str(claims.level),
+                settings.min_level
+            ),
+        ));
     }
-    let nir = Nir::parse(&row.nir).map_err(|e| ApiError::internal(anyhow::anyhow!("stored NIR: {e}")))?;
-    let reference = identity::by_nir(&txn, &nir)
-        .await?
-        .ok_or_else(|| ApiError::failed_precondition("identity_not_found", "the INS reference no longer lists this identity"))?;
-    let proven = Traits::from_proto(Some(&pb::IdentityTraits {
-        birth_name: claims.identity.birth_name.clone(),
-        given_names: claims.identity.given_names.clone(),
-        sex: match claims.identity.sex {
-            attestation::Sex::M => "M".into(),
-            attestation::Sex::F => "F".into(),
-        },
-        birth_date: claims.identity.birth_date.clone(),
-        birth_place: claims.identity.birth_place.clone(),
-    }), "attestation.identity")
+    let nir =
+        Nir::parse(&row.nir).map_err(|e| ApiError::internal(anyhow::anyhow!("stored NIR: {e}")))?;
+    let reference = identity::by_nir(&txn, &nir).await?.ok_or_else(|| {
+        ApiError::failed_precondition(
+            "identity_not_found",
+            "the INS reference no longer lists this identity",
+        )
+    })?;
+    let proven = Traits::from_proto(
+        Some(&pb::IdentityTraits {
+            birth_name: claims.identity.birth_name.clone(),
+            given_names: claims.identity.given_names.clone(),
+            sex: match claims.identity.sex {
+                attestation::Sex::M => "M".into(),
+                attestation::Sex::F => "F".into(),
+            },
+            birth_date: claims.identity.birth_date.clone(),
+            birth_place: claims.identity.birth_place.clone(),
+        }),
+        "attestation.identity",
+    )
     .map_err(|_| attestation_refused("malformed", "the attested identity is malformed"))?;
     let differing = proven.mismatches(&reference.traits);
     if !differing.is_empty() {
-        return Err(attestation_refused("identity_mismatch", "the attested identity differs from the INS identity")
-            .with_violations(differing.into_iter().map(|f| FieldViolation::new(format!("attestation.identity.{f}"), "does not match")).collect()));
+        return Err(attestation_refused(
+            "identity_mismatch",
+            "the attested identity differs from the INS identity",
+        )
+        .with_violations(
+            differing
+                .into_iter()
+                .map(|f| FieldViolation::new(format!("attestation.identity.{f}"), "does not match"))
+                .collect(),
+        ));
     }
     let now = Utc::now();
     txn.execute(Statement::from_sql_and_values(
@@ -608,7 +699,12 @@ pub async fn submit_proof(
     ))
     .await?;
     let row = set_state(&txn, id, "pending_device", "").await?;
-    enqueue(ctx, &txn, vec![event("egide.enrolment.wallet.proofed", &row, Who::Patient)]).await?;
+    enqueue(
+        ctx,
+        &txn,
+        vec![event("egide.enrolment.wallet.proofed", &row, Who::Patient)],
+    )
+    .await?;
     commit(ctx, txn).await?;
     tracing::info!(wallet = %id, level = level_str(claims.level), "identity proven");
     Ok(pb::SubmitIdentityProofResponse {
@@ -624,13 +720,22 @@ pub async fn on_device_registered(
     if row.state != "pending_device" {
         return Ok(None);
     }
-    let active = set_state(txn, row.id, "active", ", activated_at = now(), expires_at = NULL").await?;
+    let active = set_state(
+        txn,
+        row.id,
+        "active",
+        ", activated_at = now(), expires_at = NULL",
+    )
+    .await?;
     let ev = event("egide.enrolment.wallet.activated", &active, Who::Patient);
     Ok(Some((active, ev)))
 }
 
 /// Suspends an active wallet.
-pub async fn suspend(ctx: &Ctx, req: pb::SuspendWalletRequest) -> Result<pb::SuspendWalletResponse, ApiError> {
+pub async fn suspend(
+    ctx: &Ctx,
+    req: pb::SuspendWalletRequest,
+) -> Result<pb::SuspendWalletResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;
     let who = requester(req.by.as_ref())?;
     let reason = req.reason.trim();
@@ -649,13 +754,23 @@ pub async fn suspend(ctx: &Ctx, req: pb::SuspendWalletRequest) -> Result<pb::Sus
     ))
     .await?;
     let row = set_state(&txn, id, "suspended", "").await?;
-    enqueue(ctx, &txn, vec![event("egide.enrolment.wallet.suspended", &row, who)]).await?;
+    enqueue(
+        ctx,
+        &txn,
+        vec![event("egide.enrolment.wallet.suspended", &row, who)],
+    )
+    .await?;
     commit(ctx, txn).await?;
-    Ok(pb::SuspendWalletResponse { wallet: Some(to_proto(ctx, &row, true).await?) })
+    Ok(pb::SuspendWalletResponse {
+        wallet: Some(to_proto(ctx, &row, true).await?),
+    })
 }
 
 /// Reactivates a suspended wallet.
-pub async fn reactivate(ctx: &Ctx, req: pb::ReactivateWalletRequest) -> Result<pb::ReactivateWalletResponse, ApiError> {
+pub async fn reactivate(
+    ctx: &Ctx,
+    req: pb::ReactivateWalletRequest,
+) -> Result<pb::ReactivateWalletResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;
     let who = requester(req.by.as_ref())?;
     if !matches!(who, Who::Operator(_)) {
@@ -671,14 +786,30 @@ pub async fn reactivate(ctx: &Ctx, req: pb::ReactivateWalletRequest) -> Result<p
     if row.state != "suspended" {
         return Err(wrong_state(&row, "suspended"));
     }
-    let row = set_state(&txn, id, "active", ", suspension_reason = NULL, suspended_by = NULL, suspended_at = NULL").await?;
-    enqueue(ctx, &txn, vec![event("egide.enrolment.wallet.reactivated", &row, who)]).await?;
+    let row = set_state(
+        &txn,
+        id,
+        "active",
+        ", suspension_reason = NULL, suspended_by = NULL, suspended_at = NULL",
+    )
+    .await?;
+    enqueue(
+        ctx,
+        &txn,
+        vec![event("egide.enrolment.wallet.reactivated", &row, who)],
+    )
+    .await?;
     commit(ctx, txn).await?;
-    Ok(pb::ReactivateWalletResponse { wallet: Some(to_proto(ctx, &row, true).await?) })
+    Ok(pb::ReactivateWalletResponse {
+        wallet: Some(to_proto(ctx, &row, true).await?),
+    })
 }
 
 /// Closes a wallet and revokes its devices.
-pub async fn close(ctx: &Ctx, req: pb::CloseWalletRequest) -> Result<pb::CloseWalletResponse, ApiError> {
+pub async fn close(
+    ctx: &Ctx,
+    req: pb::CloseWalletRequest,
+) -> Result<pb::CloseWalletResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;
     let who = requester(req.by.as_ref())?;
     let txn = ctx.platform.db.begin().await?;
@@ -686,19 +817,24 @@ pub async fn close(ctx: &Ctx, req: pb::CloseWalletRequest) -> Result<pb::CloseWa
     if row.state == "closed" || row.state == "expired" {
         return Err(wrong_state(&row, "open"));
     }
-    let mut events = devices::revoke_all(&txn, &devices::Owner::Wallet(id), &row.ins_digest, &who).await?;
+    let mut events =
+        devices::revoke_all(&txn, &devices::Owner::Wallet(id), &row.ins_digest, &who).await?;
     let row = set_state(&txn, id, "closed", ", closed_at = now(), expires_at = NULL").await?;
     events.push(event("egide.enrolment.wallet.closed", &row, who));
     enqueue(ctx, &txn, events).await?;
     commit(ctx, txn).await?;
-    Ok(pb::CloseWalletResponse { wallet: Some(to_proto(ctx, &row, true).await?) })
+    Ok(pb::CloseWalletResponse {
+        wallet: Some(to_proto(ctx, &row, true).await?),
+    })
 }
 
 /// Returns a wallet.
 pub async fn get(ctx: &Ctx, req: pb::GetWalletRequest) -> Result<pb::GetWalletResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;
     let row = load(&ctx.platform.db, id, false).await?;
-    Ok(pb::GetWalletResponse { wallet: Some(to_proto(ctx, &row, true).await?) })
+    Ok(pb::GetWalletResponse {
+        wallet: Some(to_proto(ctx, &row, true).await?),
+    })
 }
 
 /// The API view of a wallet. The qualified identity, rights and devices are shown once the
@@ -759,7 +895,11 @@ pub async fn purge_evidence(ctx: &Ctx) -> Result<u64, ApiError> {
     let mut events = Vec::with_capacity(purged.len());
     for p in &purged {
         let row = load(&txn, p.wallet_id, false).await?;
-        events.push(event("egide.enrolment.wallet.evidence_purged", &row, Who::Service));
+        events.push(event(
+            "egide.enrolment.wallet.evidence_purged",
+            &row,
+            Who::Service,
+        ));
     }
     let n = purged.len() as u64;
     if n > 0 {

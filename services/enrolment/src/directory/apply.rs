@@ -54,7 +54,10 @@ pub struct Phases {
 impl Phases {
     /// Starts the clock.
     pub fn new(import: uuid::Uuid) -> Self {
-        Self { import, last: std::time::Instant::now() }
+        Self {
+            import,
+            last: std::time::Instant::now(),
+        }
     }
 
     /// Logs the time since the previous mark under `phase`.
@@ -96,7 +99,10 @@ impl Table {
         let (table, staging) = (self.table, self.staging);
         let join = self.join();
         let mut clock = Phases::new(job.id());
-        sqlx::query(&format!("ANALYZE {staging}")).execute(&mut *conn).await.map_err(err)?;
+        sqlx::query(&format!("ANALYZE {staging}"))
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?;
         clock.mark("analyze");
         let entities: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {staging}"))
             .fetch_one(&mut *conn)
@@ -117,7 +123,8 @@ impl Table {
         let active: i64 = row.get("active");
         let vanishing: i64 = row.get("vanishing");
         let ratio = job.max_deactivation_ratio();
-        if active > 0 && vanishing as f64 > ratio * active as f64 && !job.allow_mass_deactivation() {
+        if active > 0 && vanishing as f64 > ratio * active as f64 && !job.allow_mass_deactivation()
+        {
             return Err(ApiError::failed_precondition(
                 "mass_deactivation",
                 format!(
@@ -193,8 +200,15 @@ impl Table {
         };
         let changes = if collect {
             let re: std::collections::HashSet<&String> = reactivated.iter().collect();
-            let updated = changed_keys.into_iter().filter(|k| !re.contains(k)).collect();
-            Changes { updated, reactivated, deactivated }
+            let updated = changed_keys
+                .into_iter()
+                .filter(|k| !re.contains(k))
+                .collect();
+            Changes {
+                updated,
+                reactivated,
+                deactivated,
+            }
         } else {
             Changes::default()
         };

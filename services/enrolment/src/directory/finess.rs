@@ -68,7 +68,10 @@ impl Sink for FinessSink {
                 copy::field(out, &e.finess_ej.to_string());
                 copy::field(out, &e.rs);
                 copy::field(out, &e.rslongue);
-                copy::field(out, &join_nonempty(&[&street, &e.lieuditbp, &e.ligneacheminement], ", "));
+                copy::field(
+                    out,
+                    &join_nonempty(&[&street, &e.lieuditbp, &e.ligneacheminement], ", "),
+                );
                 copy::field(out, &town);
                 copy::field(out, &e.departement);
                 copy::field(out, &e.telephone);
@@ -108,7 +111,10 @@ fn err(e: sqlx::Error) -> ApiError {
 }
 
 /// Rejects duplicates and orphan geolocations, joins, then applies.
-pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) -> Result<Applied, ApiError> {
+pub async fn apply(
+    txn: &mut Transaction<'static, Postgres>,
+    job: &ImportJob,
+) -> Result<Applied, ApiError> {
     let conn: &mut PgConnection = txn;
     let dups = sqlx::query(
         "SELECT line, first, same FROM ( \
@@ -128,7 +134,12 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
         let same: bool = d.get("same");
         extra_rejects.push(Reject {
             line: line as u64,
-            code: if same { "duplicate_line" } else { "duplicate_key" }.into(),
+            code: if same {
+                "duplicate_line"
+            } else {
+                "duplicate_key"
+            }
+            .into(),
             reason: if same {
                 format!("duplicate of line {first}")
             } else {
@@ -188,5 +199,9 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
         ],
     };
     let (counts, _) = table.merge(&mut *conn, job, false).await?;
-    Ok(Applied { counts, extra_rejects, events: Vec::new() })
+    Ok(Applied {
+        counts,
+        extra_rejects,
+        events: Vec::new(),
+    })
 }

@@ -45,6 +45,11 @@ pub trait Sink: Send {
     fn line(&mut self, line: Line<'_>, out: &mut Vec<u8>) -> Result<(), RowError>;
     /// End of input: appends whatever is still pending.
     fn finish(&mut self, out: &mut Vec<u8>);
+    /// For sources that group rows into entities: the keys that may have been staged more
+    /// than once (`Some(None)`: too many to list).
+    fn suspects(&mut self) -> Option<Option<Vec<String>>> {
+        None
+    }
 }
 
 /// One refused row.
@@ -126,27 +131,61 @@ pub struct Job {
 
 /// Starts an import: checks the header, takes the source's lock, records the import as
 /// running and returns the response stream while the import runs in a task.
-pub async fn start(ctx: Ctx, mut inbound: Streaming<pb::ImportDirectoryRequest>) -> Result<ImportStream, ApiError> {
+pub async fn start(
+    ctx: Ctx,
+    mut inbound: Streaming<pb::ImportDirectoryRequest>,
+) -> Result<ImportStream, ApiError> {
     let header = match inbound.message().await {
-        Ok(Some(pb::ImportDirectoryRequest { part: Some(In::Header(h)) })) => h,
-        Ok(_) => return Err(ApiError::invalid_field("header", "the first message must be the header")),
-        Err(status) => return Err(ApiError::new(status.code(), "client_error", status.message().to_owned())),
+        Ok(Some(pb::ImportDirectoryRequest {
+            part: Some(In::Header(h)),
+        })) => h,
+        Ok(_) => {
+            return Err(ApiError::invalid_field(
+                "header",
+                "the first message must be the header",
+            ));
+        }
+        Err(status) => {
+            return Err(ApiError::new(
+                status.code(),
+                "client_error",
+                status.message().to_owned(),
+            ));
+        }
     };
     let source = DirectorySource::try_from(header.source).unwrap_or(DirectorySource::Unspecified);
     let Some(name) = source_name(source) else {
-        return Err(ApiError::invalid_field("header.source", "rpps, finess, ins or rights"));
+        return Err(ApiError::invalid_field(
+            "header.source",
+            "rpps, finess, ins or rights",
+        ));
     };
     let file_name = header.file_name.trim();
-    if file_name.is_empty() || file_name.len() > 255 || file_name.contains(['/', '\\']) || file_name.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field("header.file_name", "the file's base name, 1 to 255 characters"));
+    if file_name.is_empty()
+        || file_name.len() > 255
+        || file_name.contains(['/', '\\'])
+        || file_name.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid_field(
+            "header.file_name",
+            "the file's base name, 1 to 255 characters",
+        ));
     }
     if !crate::wallets::valid_operator(&header.operator) {
-        return Err(ApiError::invalid_field("header.operator", "an operator id of 1 to 64 characters"));
+        return Err(ApiError::invalid_field(
+            "header.operator",
+            "an operator id of 1 to 64 characters",
+        ));
     }
     let extracted_at = match source {
         DirectorySource::Rpps => Some(
             egide_directory::rpps::extract_time(file_name)
-                .ok_or_else(|| ApiError::invalid_field("header.file_name", "PS_LibreAcces_Personne_activite_<YYYYMMDDhhmm>.txt"))?
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "header.file_name",
+                        "PS_LibreAcces_Personne_activite_<YYYYMMDDhhmm>.txt",
+                    )
+                })?
                 .and_utc(),
         ),
         _ => None,
@@ -155,11 +194,32 @@ pub async fn start(ctx: Ctx, mut inbound: Streaming<pb::ImportDirectoryRequest>)
     let last_extracted_at = status::last_extracted_at(db, name).await?;
     check_order(extracted_at, last_extracted_at, header.allow_older)?;
 
-    let mut txn = db.get_postgres_connection_pool().begin().await.map_err(db_err)?;
-    let locked: bool = sqlx::query_scalar(lock_sql()).bind(name).fetch_one(&mut *txn).await.map_err(db_err)?;
-    let backend_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *txn).await.map_err(db_err)?;
+    let mut txn = db
+        .get_postgres_connection_pool()
+        .begin()
+        .await
+        .map_err(db_err)?;
+    let locked: bool = sqlx::query_scalar(lock_sql())
+        .bind(name)
+        .fetch_one(&mut *txn)
+        .await
+        .map_err(db_err)?;
+    let backend_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *txn)
+        .await
+        .map_err(db_err)?;
+    // Grouping and joining a 2-million-row staging table with the default 4 MB spills to
+    // disk over and over; a bulk import may use more, for this transaction only.
+    sqlx::query("SET LOCAL work_mem = '128MB'")
+        .execute(&mut *txn)
+        .await
+        .map_err(db_err)?;
     if !locked {
-        return Err(ApiError::new(tonic::Code::Aborted, "import_running", format!("an import of {name} is running")));
+        return Err(ApiError::new(
+            tonic::Code::Aborted,
+            "import_running",
+            format!("an import of {name} is running"),
+        ));
     }
     // Whatever is still marked running for this source died with its process.
     sqlx::query("UPDATE directory_imports SET state = 'interrupted', finished_at = now() WHERE source = $1 AND state = 'running'")
@@ -181,7 +241,17 @@ pub async fn start(ctx: Ctx, mut inbound: Streaming<pb::ImportDirectoryRequest>)
     .await
     .map_err(db_err)?;
     let (out, rx) = mpsc::channel(256);
-    let job = Job { ctx, id, source, name, header, extracted_at, last_extracted_at, backend_pid, out };
+    let job = Job {
+        ctx,
+        id,
+        source,
+        name,
+        header,
+        extracted_at,
+        last_extracted_at,
+        backend_pid,
+        out,
+    };
     tokio::spawn(job.run(txn, inbound));
     Ok(Box::pin(ReceiverStream::new(rx)))
 }
@@ -192,17 +262,23 @@ fn check_order(
     allow_older: bool,
 ) -> Result<(), ApiError> {
     match (extracted_at, last) {
-        (Some(new), Some(last)) if new < last && !allow_older => Err(ApiError::failed_precondition(
-            "older_extract",
-            format!("this extract ({new}) is older than the last one applied ({last}); set allow_older to apply it anyway"),
-        )),
+        (Some(new), Some(last)) if new < last && !allow_older => {
+            Err(ApiError::failed_precondition(
+                "older_extract",
+                format!(
+                    "this extract ({new}) is older than the last one applied ({last}); set allow_older to apply it anyway"
+                ),
+            ))
+        }
         _ => Ok(()),
     }
 }
 
 fn db_err(e: sqlx::Error) -> ApiError {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => ApiError::unavailable(e),
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            ApiError::unavailable(e)
+        }
         other => ApiError::internal(other),
     }
 }
@@ -216,7 +292,11 @@ struct Read {
 }
 
 impl Job {
-    async fn run(self, txn: Transaction<'static, Postgres>, inbound: Streaming<pb::ImportDirectoryRequest>) {
+    async fn run(
+        self,
+        txn: Transaction<'static, Postgres>,
+        inbound: Streaming<pb::ImportDirectoryRequest>,
+    ) {
         let started = Instant::now();
         let pool = self.ctx.platform.db.get_postgres_connection_pool().clone();
         let outcome = {
@@ -238,7 +318,12 @@ impl Job {
                 tracing::info!(import = %self.id, source = self.name, rows = done.counts.as_ref().map_or(0, |c| c.rows),
                     elapsed_ms = started.elapsed().as_millis() as u64, "directory import applied");
                 self.ctx.platform.outbox.wake();
-                let _ = self.out.send(Ok(pb::ImportDirectoryResponse { part: Some(Out::Done(done)) })).await;
+                let _ = self
+                    .out
+                    .send(Ok(pb::ImportDirectoryResponse {
+                        part: Some(Out::Done(done)),
+                    }))
+                    .await;
                 // Fresh planner statistics after a bulk change, rather than waiting for
                 // autovacuum to notice (lookups right after a first import stay fast).
                 let table = match self.source {
@@ -247,7 +332,10 @@ impl Job {
                     DirectorySource::Ins => "ins_identities",
                     _ => "insured_rights",
                 };
-                if let Err(error) = sqlx::query(&format!("ANALYZE {table}")).execute(&pool).await {
+                if let Err(error) = sqlx::query(&format!("ANALYZE {table}"))
+                    .execute(&pool)
+                    .await
+                {
                     tracing::warn!(%error, table, "analyze after import failed");
                 }
             }
@@ -290,11 +378,24 @@ impl Job {
         let mut sink = sink_for(&self.ctx, self.source);
         let (ddl, copy_sql) = sink.staging();
         sqlx::query(ddl).execute(&mut *txn).await.map_err(db_err)?;
-        let read = self.read(&mut txn, sink.as_mut(), copy_sql, inbound).await?;
+        let read = self
+            .read(&mut txn, sink.as_mut(), copy_sql, inbound)
+            .await?;
         clock.mark("read and stage");
+        // A fresh temporary table has no statistics: without them the planner takes it for
+        // a few pages and nests loops over two million rows.
+        let staging = ddl
+            .split_whitespace()
+            .nth(3)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("staging DDL without a name")))?;
+        sqlx::query(&format!("ANALYZE {staging}"))
+            .execute(&mut *txn)
+            .await
+            .map_err(db_err)?;
+        clock.mark("analyze staging");
         self.progress(&read.counts, 0, "applying").await;
         let applied = match self.source {
-            DirectorySource::Rpps => rpps::apply(&mut txn, self).await?,
+            DirectorySource::Rpps => rpps::apply(&mut txn, self, sink.suspects().flatten()).await?,
             DirectorySource::Finess => finess::apply(&mut txn, self).await?,
             DirectorySource::Ins => ins::apply(&mut txn, self).await?,
             _ => rights::apply(&mut txn, self).await?,
@@ -304,7 +405,12 @@ impl Job {
         // within the same cap as the others.
         let room = MAX_SENT_REJECTS.saturating_sub(read.counts.rejected) as usize;
         for r in applied.extra_rejects.iter().take(room) {
-            let _ = self.out.send(Ok(pb::ImportDirectoryResponse { part: Some(Out::Reject(r.to_proto())) })).await;
+            let _ = self
+                .out
+                .send(Ok(pb::ImportDirectoryResponse {
+                    part: Some(Out::Reject(r.to_proto())),
+                }))
+                .await;
         }
         let done = self.finish(txn, read, applied).await;
         clock.mark("finish and commit");
@@ -352,15 +458,24 @@ impl Job {
         let mut ended = false;
         while !ended {
             let chunk = match inbound.message().await {
-                Ok(Some(pb::ImportDirectoryRequest { part: Some(In::Chunk(c)) })) => Some(c),
+                Ok(Some(pb::ImportDirectoryRequest {
+                    part: Some(In::Chunk(c)),
+                })) => Some(c),
                 Ok(Some(_)) => {
                     let _ = copy.abort("bad client message").await;
-                    return Err(ApiError::invalid_field("chunk", "only chunks may follow the header"));
+                    return Err(ApiError::invalid_field(
+                        "chunk",
+                        "only chunks may follow the header",
+                    ));
                 }
                 Ok(None) => None,
                 Err(status) => {
                     let _ = copy.abort("client went away").await;
-                    return Err(ApiError::new(tonic::Code::Cancelled, "client_error", format!("the client stream failed: {}", status.message())));
+                    return Err(ApiError::new(
+                        tonic::Code::Cancelled,
+                        "client_error",
+                        format!("the client stream failed: {}", status.message()),
+                    ));
                 }
             };
             match &chunk {
@@ -372,7 +487,11 @@ impl Job {
                 None => ended = true,
             }
             loop {
-                let line = if ended { splitter.finish() } else { splitter.next_line() };
+                let line = if ended {
+                    splitter.finish()
+                } else {
+                    splitter.next_line()
+                };
                 let Some(line) = line else { break };
                 counts.lines += 1;
                 if first.is_none() {
@@ -392,7 +511,11 @@ impl Job {
                     Ok(()) => counts.rows += 1,
                     Err(e) => {
                         counts.rejected += 1;
-                        let r = Reject { line: number, code: e.code.to_owned(), reason: e.message };
+                        let r = Reject {
+                            line: number,
+                            code: e.code.to_owned(),
+                            reason: e.message,
+                        };
                         if counts.rejected <= MAX_SENT_REJECTS {
                             pending_rejects.push(r.clone());
                         }
@@ -404,10 +527,15 @@ impl Job {
             }
             if let Some(Err(e)) = &first {
                 let _ = copy.abort("bad file").await;
-                return Err(ApiError::failed_precondition("bad_file", e.to_string()).with_metadata("check", e.code()));
+                return Err(ApiError::failed_precondition("bad_file", e.to_string())
+                    .with_metadata("check", e.code()));
             }
             if matches!(first, Some(Ok(()))) && self.source == DirectorySource::Finess {
-                if let Err(e) = check_order(extracted_at, self.last_extracted_at, self.header.allow_older) {
+                if let Err(e) = check_order(
+                    extracted_at,
+                    self.last_extracted_at,
+                    self.header.allow_older,
+                ) {
                     let _ = copy.abort("older extract").await;
                     return Err(e);
                 }
@@ -420,7 +548,12 @@ impl Job {
                 buf.reserve(COPY_BATCH + 64 * 1024);
             }
             for r in pending_rejects.drain(..) {
-                let _ = self.out.send(Ok(pb::ImportDirectoryResponse { part: Some(Out::Reject(r.to_proto())) })).await;
+                let _ = self
+                    .out
+                    .send(Ok(pb::ImportDirectoryResponse {
+                        part: Some(Out::Reject(r.to_proto())),
+                    }))
+                    .await;
             }
             if last_progress.elapsed() >= Duration::from_millis(500) {
                 last_progress = Instant::now();
@@ -429,12 +562,20 @@ impl Job {
         }
         if first.is_none() {
             let _ = copy.abort("empty file").await;
-            return Err(ApiError::failed_precondition("bad_file", FileError::Empty.to_string()).with_metadata("check", FileError::Empty.code()));
+            return Err(
+                ApiError::failed_precondition("bad_file", FileError::Empty.to_string())
+                    .with_metadata("check", FileError::Empty.code()),
+            );
         }
         copy.finish().await.map_err(db_err)?;
         self.progress(&counts, bytes, "reading").await;
         let sha256 = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Read { counts, rejects, sha256, extracted_at })
+        Ok(Read {
+            counts,
+            rejects,
+            sha256,
+            extracted_at,
+        })
     }
 
     async fn finish(
@@ -493,7 +634,9 @@ impl Job {
             NewEvent::new(
                 "egide.enrolment.directory.imported",
                 actor::operator(self.operator()),
-                Payload::DirectoryImported(pb::DirectoryImported { import: Some(done.clone()) }),
+                Payload::DirectoryImported(pb::DirectoryImported {
+                    import: Some(done.clone()),
+                }),
             )
             .about("directory_import", self.id.to_string()),
         );
@@ -511,4 +654,3 @@ impl Job {
 }
 
 pub use Job as ImportJob;
-

@@ -19,7 +19,10 @@ const COPY_SQL: &str = "COPY ins_staging FROM STDIN";
 
 /// Names as the wallet compares them: single spaces, upper case.
 pub fn normalise(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
 }
 
 /// Parses identity lines into staging rows.
@@ -69,7 +72,10 @@ fn err(e: sqlx::Error) -> ApiError {
 }
 
 /// Rejects duplicate NIRs (the first line wins), then applies.
-pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) -> Result<Applied, ApiError> {
+pub async fn apply(
+    txn: &mut Transaction<'static, Postgres>,
+    job: &ImportJob,
+) -> Result<Applied, ApiError> {
     let conn: &mut PgConnection = txn;
     let extra_rejects = super::duplicate_keys(&mut *conn, "ins_staging", "nir", "this NIR").await?;
     sqlx::query(
@@ -82,8 +88,20 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
         table: "ins_identities",
         staging: "ins_staging",
         keys: &["nir"],
-        columns: &["oid", "birth_name", "given_names", "first_given_name", "sex", "birth_date", "birth_place"],
+        columns: &[
+            "oid",
+            "birth_name",
+            "given_names",
+            "first_given_name",
+            "sex",
+            "birth_date",
+            "birth_place",
+        ],
     };
     let (counts, _) = table.merge(&mut *conn, job, false).await?;
-    Ok(Applied { counts, extra_rejects, events: Vec::new() })
+    Ok(Applied {
+        counts,
+        extra_rejects,
+        events: Vec::new(),
+    })
 }

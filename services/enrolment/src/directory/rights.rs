@@ -66,7 +66,10 @@ fn err(e: sqlx::Error) -> ApiError {
 }
 
 /// Rejects duplicate beneficiaries of one insured (the first line wins), then applies.
-pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) -> Result<Applied, ApiError> {
+pub async fn apply(
+    txn: &mut Transaction<'static, Postgres>,
+    job: &ImportJob,
+) -> Result<Applied, ApiError> {
     let conn: &mut PgConnection = txn;
     let extra_rejects = super::duplicate_keys(
         &mut *conn,
@@ -86,8 +89,19 @@ pub async fn apply(txn: &mut Transaction<'static, Postgres>, job: &ImportJob) ->
         table: "insured_rights",
         staging: "rights_staging",
         keys: &["insured_nir", "beneficiary"],
-        columns: &["quality", "scheme", "fund", "centre", "coverage_start", "coverage_end"],
+        columns: &[
+            "quality",
+            "scheme",
+            "fund",
+            "centre",
+            "coverage_start",
+            "coverage_end",
+        ],
     };
     let (counts, _) = table.merge(&mut *conn, job, false).await?;
-    Ok(Applied { counts, extra_rejects, events: Vec::new() })
+    Ok(Applied {
+        counts,
+        extra_rejects,
+        events: Vec::new(),
+    })
 }

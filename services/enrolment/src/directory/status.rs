@@ -96,11 +96,13 @@ pub async fn last_extracted_at(
 /// One import, through the import's own connection (inside its transaction).
 pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::DirectoryImport, ApiError> {
     use sqlx::Row as _;
-    let r = sqlx::query(&format!("SELECT {COLUMNS} FROM directory_imports WHERE id = $1"))
-        .bind(id)
-        .fetch_one(conn)
-        .await
-        .map_err(ApiError::internal)?;
+    let r = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM directory_imports WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_one(conn)
+    .await
+    .map_err(ApiError::internal)?;
     let row = Row {
         id: r.get("id"),
         source: r.get("source"),
@@ -164,7 +166,10 @@ pub async fn list_imports(
     .await?;
     Ok(pb::ListDirectoryImportsResponse {
         imports: rows.into_iter().map(Into::into).collect(),
-        active_entities: active.into_iter().map(|a| (a.source, a.n.max(0) as u64)).collect(),
+        active_entities: active
+            .into_iter()
+            .map(|a| (a.source, a.n.max(0) as u64))
+            .collect(),
     })
 }
 

@@ -1,4 +1,4 @@
 //! Persistence: sea-orm entities and the queries the API needs.
 
-pub mod structures;
 pub mod establishments;
+pub mod structures;
