@@ -271,6 +271,7 @@ pub async fn rights<C: ConnectionTrait>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -413,12 +413,11 @@ pub async fn confirm_ecps(
             (Purpose::EcpsEmail, &req.email_code, a.is_err()),
             (Purpose::EcpsSms, &req.sms_code, b.is_err()),
         ] {
-            if failed {
-                if let Err(refusal) =
+            if failed
+                && let Err(refusal) =
                     codes::check(&txn, &ctx.config.codes, &owner, purpose, code).await?
-                {
-                    first_refusal.get_or_insert(refusal);
-                }
+            {
+                first_refusal.get_or_insert(refusal);
             }
         }
         txn.commit().await?;

@@ -861,15 +861,15 @@ pub async fn to_proto(ctx: &Ctx, row: &Row, full: bool) -> Result<pb::Wallet, Ap
         ..Default::default()
     };
     if proven && (full || row.state != "closed") {
-        if let Ok(nir) = Nir::parse(&row.nir) {
-            if let Some(reference) = identity::by_nir(db, &nir).await? {
-                wallet.identity = Some(pb::InsIdentity {
-                    nir: reference.nir.clone(),
-                    oid: reference.oid.clone(),
-                    traits: Some(reference.traits.to_proto()),
-                    identity_status: "QUAL".into(),
-                });
-            }
+        if let Ok(nir) = Nir::parse(&row.nir)
+            && let Some(reference) = identity::by_nir(db, &nir).await?
+        {
+            wallet.identity = Some(pb::InsIdentity {
+                nir: reference.nir.clone(),
+                oid: reference.oid.clone(),
+                traits: Some(reference.traits.to_proto()),
+                identity_status: "QUAL".into(),
+            });
         }
         let (rights, dependants) = identity::rights(db, &row.nir).await?;
         wallet.rights = rights;

@@ -114,6 +114,7 @@ pub fn event(
                 identifier: Some(structure::Identifier::Finess(format!("{seq:09}"))),
                 name: format!("Structure {seq}"),
                 registered_at: Some(timestamp(occurred_at)),
+                ..Default::default()
             }),
         })),
     }

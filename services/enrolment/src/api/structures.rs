@@ -26,7 +26,7 @@ pub async fn register(
     let txn = ctx.platform.db.begin().await?;
     let establishment = match &new.identifier {
         StructureIdentifier::Finess(f) => {
-            let e = establishments::by_finess(&txn, &f.to_string()).await?;
+            let e = establishments::by_finess(&txn, f.as_ref()).await?;
             match e {
                 Some(e) if e.active => Some(e),
                 Some(_) => {
@@ -44,7 +44,7 @@ pub async fn register(
             }
         }
         StructureIdentifier::Siret(s) => {
-            let e = establishments::by_siret(&txn, &s.to_string())
+            let e = establishments::by_siret(&txn, s.as_ref())
                 .await?
                 .filter(|e| e.active);
             if e.is_none() && new.without_directory_by.is_none() {
@@ -100,8 +100,8 @@ pub async fn get(
     let structure = structures::get_by_id_nat(db, &id_nat.to_string()).await?;
     let mut message = convert::structure(&structure);
     message.establishment = match &structure.identifier {
-        StructureIdentifier::Finess(f) => establishments::by_finess(db, &f.to_string()).await?,
-        StructureIdentifier::Siret(s) => establishments::by_siret(db, &s.to_string()).await?,
+        StructureIdentifier::Finess(f) => establishments::by_finess(db, f.as_ref()).await?,
+        StructureIdentifier::Siret(s) => establishments::by_siret(db, s.as_ref()).await?,
     };
     Ok(pb::GetStructureResponse {
         structure: Some(message),

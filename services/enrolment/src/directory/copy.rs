@@ -28,7 +28,7 @@ pub fn number(buf: &mut Vec<u8>, n: impl std::fmt::Display) {
 }
 
 /// Ends the row.
-pub fn end_row(buf: &mut Vec<u8>) {
+pub fn end_row(buf: &mut [u8]) {
     if let Some(last) = buf.last_mut() {
         *last = b'\n';
     }
@@ -50,6 +50,7 @@ pub fn content_hash<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -64,8 +64,8 @@ impl Sink for FinessSink {
                     .trim()
                     .to_owned();
                 copy::field(out, "et");
-                copy::field(out, &e.finess_et.to_string());
-                copy::field(out, &e.finess_ej.to_string());
+                copy::field(out, e.finess_et.as_ref());
+                copy::field(out, e.finess_ej.as_ref());
                 copy::field(out, &e.rs);
                 copy::field(out, &e.rslongue);
                 copy::field(
@@ -87,7 +87,7 @@ impl Sink for FinessSink {
             }
             Record::Geolocation(g) => {
                 copy::field(out, "geo");
-                copy::field(out, &g.finess_et.to_string());
+                copy::field(out, g.finess_et.as_ref());
                 for _ in 0..12 {
                     copy::null(out);
                 }

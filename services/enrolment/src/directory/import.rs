@@ -110,9 +110,9 @@ pub async fn mark_interrupted(db: &DatabaseConnection) -> Result<(), DbErr> {
 fn sink_for(ctx: &Ctx, source: DirectorySource) -> Box<dyn Sink> {
     match source {
         DirectorySource::Rpps => Box::new(rpps::RppsSink::new(&ctx.config.directory)),
-        DirectorySource::Finess => Box::new(finess::FinessSink::default()),
-        DirectorySource::Ins => Box::new(ins::InsSink::default()),
-        _ => Box::new(rights::RightsSink::default()),
+        DirectorySource::Finess => Box::new(finess::FinessSink),
+        DirectorySource::Ins => Box::new(ins::InsSink),
+        _ => Box::new(rights::RightsSink),
     }
 }
 
@@ -530,15 +530,16 @@ impl Job {
                 return Err(ApiError::failed_precondition("bad_file", e.to_string())
                     .with_metadata("check", e.code()));
             }
-            if matches!(first, Some(Ok(()))) && self.source == DirectorySource::Finess {
-                if let Err(e) = check_order(
+            if matches!(first, Some(Ok(())))
+                && self.source == DirectorySource::Finess
+                && let Err(e) = check_order(
                     extracted_at,
                     self.last_extracted_at,
                     self.header.allow_older,
-                ) {
-                    let _ = copy.abort("older extract").await;
-                    return Err(e);
-                }
+                )
+            {
+                let _ = copy.abort("older extract").await;
+                return Err(e);
             }
             if ended {
                 sink.finish(&mut buf);

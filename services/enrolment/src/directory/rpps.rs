@@ -137,12 +137,12 @@ impl RppsSink {
 
     fn flush(&mut self, out: &mut Vec<u8>) {
         let Some(run) = self.run.take() else { return };
-        if self.seen.insert(&run.id_nat_ps) {
-            if let Some(list) = &mut self.suspects {
-                list.push(run.id_nat_ps.clone());
-                if list.len() > MAX_SUSPECTS {
-                    self.suspects = None;
-                }
+        if self.seen.insert(&run.id_nat_ps)
+            && let Some(list) = &mut self.suspects
+        {
+            list.push(run.id_nat_ps.clone());
+            if list.len() > MAX_SUSPECTS {
+                self.suspects = None;
             }
         }
         let hash = content_hash(
@@ -263,22 +263,6 @@ impl Sink for RppsSink {
 
     fn suspects(&mut self) -> Option<Option<Vec<String>>> {
         Some(self.suspects.take())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bloom_filter_remembers_and_rarely_lies() {
-        let mut b = Bloom::new();
-        let ids: Vec<String> = (0..100_000)
-            .map(|i| format!("8{:011}", 10_000_000_000_u64 + i))
-            .collect();
-        let first_time = ids.iter().filter(|id| b.insert(id)).count();
-        assert!(first_time < 100, "false positives: {first_time}");
-        assert!(ids.iter().all(|id| b.insert(id)), "every key is remembered");
     }
 }
 
@@ -492,4 +476,21 @@ pub async fn apply(
         extra_rejects,
         events,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bloom_filter_remembers_and_rarely_lies() {
+        let mut b = Bloom::new();
+        let ids: Vec<String> = (0..100_000)
+            .map(|i| format!("8{:011}", 10_000_000_000_u64 + i))
+            .collect();
+        let first_time = ids.iter().filter(|id| b.insert(id)).count();
+        assert!(first_time < 100, "false positives: {first_time}");
+        assert!(ids.iter().all(|id| b.insert(id)), "every key is remembered");
+    }
 }

@@ -64,7 +64,7 @@ pub async fn spawn_app() -> TestApp {
     let nats = Nats::spawn().expect("a dedicated NATS");
     let shutdown = CancellationToken::new();
     let enrolment = egide_enrolment::build(
-        service_config("gw_enrolment", &nats.url()),
+        egide_enrolment::EnrolmentConfig::new(service_config("gw_enrolment", &nats.url())),
         shutdown.child_token(),
     )
     .await
