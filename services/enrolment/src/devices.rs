@@ -320,23 +320,20 @@ pub async fn register(
                 }
                 None => w,
             };
-            ctx.platform.outbox.enqueue_many(&txn, events).await?;
-            txn.commit().await?;
+            ctx.commit(txn, events).await?;
             response.wallet = Some(wallets::to_proto(ctx, &w, true).await?);
         }
         (Owner::Professional(id), _) => {
             if let Some(ev) = professionals::on_device_registered(&txn, id).await? {
                 events.push(ev);
             }
-            ctx.platform.outbox.enqueue_many(&txn, events).await?;
-            txn.commit().await?;
+            ctx.commit(txn, events).await?;
             response.professional = Some(professionals::view(db, id).await?);
         }
         (Owner::Wallet(_), None) => {
             return Err(ApiError::internal(anyhow::anyhow!("wallet row missing")));
         }
     }
-    ctx.platform.outbox.wake();
     tracing::info!(device = %response.device.as_ref().map(|d| d.id.as_str()).unwrap_or(""), "device registered");
     Ok(response)
 }
@@ -404,15 +401,11 @@ pub async fn revoke(
         Owner::Wallet(id) => wallets::load(&txn, *id, false).await?.ins_digest,
         Owner::Professional(_) => String::new(),
     };
-    ctx.platform
-        .outbox
-        .enqueue(
-            &txn,
-            row.event("egide.enrolment.device.revoked", &digest, &who),
-        )
-        .await?;
-    txn.commit().await?;
-    ctx.platform.outbox.wake();
+    ctx.commit(
+        txn,
+        vec![row.event("egide.enrolment.device.revoked", &digest, &who)],
+    )
+    .await?;
     Ok(pb::RevokeDeviceResponse {
         device: Some(row.to_proto()),
     })

@@ -54,6 +54,24 @@ impl std::fmt::Debug for Ctx {
     }
 }
 
+impl Ctx {
+    /// Records `events` in `txn`, commits, and wakes the outbox relay and the mail
+    /// dispatcher (both poll anyway; waking only saves their poll interval).
+    pub async fn commit(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        events: Vec<egide_kit::events::NewEvent>,
+    ) -> Result<(), egide_kit::ApiError> {
+        if !events.is_empty() {
+            self.platform.outbox.enqueue_many(&txn, events).await?;
+        }
+        txn.commit().await?;
+        self.platform.outbox.wake();
+        self.mail.notify_one();
+        Ok(())
+    }
+}
+
 /// The trusted providers of the configuration.
 pub fn trusted_providers(config: &config::ProofingSettings) -> anyhow::Result<TrustedProviders> {
     let mut trusted = TrustedProviders::default();

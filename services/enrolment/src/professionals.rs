@@ -1,6 +1,8 @@
 //! Professionals: what the RPPS directory says, their contact channels and e-CPS activation
 //! (two one-time codes, then a device).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use egide_ids::IdNatPs;
 use egide_kit::{
@@ -29,58 +31,58 @@ pub fn parse_id(s: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::invalid_field("id_nat_ps", e.to_string()))
 }
 
-/// One activity as the import stores it in `professionals.activities` (JSON, keys = the
-/// proto's field names).
+/// One activity as the import writes it into `professionals.activities` (a JSON array of
+/// these; keys = the proto's field names). Borrowed while importing, owned when read back.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ActivityJson {
-    pub profession_code: String,
-    pub profession_label: String,
-    pub category_code: String,
-    pub expertise_type_code: String,
-    pub expertise_code: String,
-    pub expertise_label: String,
-    pub practice_mode_code: String,
-    pub practice_mode_label: String,
-    pub site_siret: String,
-    pub site_siren: String,
-    pub site_finess: String,
-    pub legal_entity_finess: String,
-    pub structure_technical_id: String,
-    pub site_name: String,
-    pub site_trade_name: String,
-    pub address: String,
-    pub postal_code: String,
-    pub town: String,
-    pub phone: String,
-    pub email: String,
-    pub department_code: String,
+pub struct ActivityJson<'a> {
+    pub profession_code: Cow<'a, str>,
+    pub profession_label: Cow<'a, str>,
+    pub category_code: Cow<'a, str>,
+    pub expertise_type_code: Cow<'a, str>,
+    pub expertise_code: Cow<'a, str>,
+    pub expertise_label: Cow<'a, str>,
+    pub practice_mode_code: Cow<'a, str>,
+    pub practice_mode_label: Cow<'a, str>,
+    pub site_siret: Cow<'a, str>,
+    pub site_siren: Cow<'a, str>,
+    pub site_finess: Cow<'a, str>,
+    pub legal_entity_finess: Cow<'a, str>,
+    pub structure_technical_id: Cow<'a, str>,
+    pub site_name: Cow<'a, str>,
+    pub site_trade_name: Cow<'a, str>,
+    pub address: Cow<'a, str>,
+    pub postal_code: Cow<'a, str>,
+    pub town: Cow<'a, str>,
+    pub phone: Cow<'a, str>,
+    pub email: Cow<'a, str>,
+    pub department_code: Cow<'a, str>,
 }
 
-impl From<ActivityJson> for pb::Activity {
-    fn from(a: ActivityJson) -> Self {
+impl From<ActivityJson<'_>> for pb::Activity {
+    fn from(a: ActivityJson<'_>) -> Self {
         Self {
-            profession_code: a.profession_code,
-            profession_label: a.profession_label,
-            category_code: a.category_code,
-            expertise_type_code: a.expertise_type_code,
-            expertise_code: a.expertise_code,
-            expertise_label: a.expertise_label,
-            practice_mode_code: a.practice_mode_code,
-            practice_mode_label: a.practice_mode_label,
-            site_siret: a.site_siret,
-            site_siren: a.site_siren,
-            site_finess: a.site_finess,
-            legal_entity_finess: a.legal_entity_finess,
-            structure_technical_id: a.structure_technical_id,
-            site_name: a.site_name,
-            site_trade_name: a.site_trade_name,
-            address: a.address,
-            postal_code: a.postal_code,
-            town: a.town,
-            phone: a.phone,
-            email: a.email,
-            department_code: a.department_code,
+            profession_code: a.profession_code.into_owned(),
+            profession_label: a.profession_label.into_owned(),
+            category_code: a.category_code.into_owned(),
+            expertise_type_code: a.expertise_type_code.into_owned(),
+            expertise_code: a.expertise_code.into_owned(),
+            expertise_label: a.expertise_label.into_owned(),
+            practice_mode_code: a.practice_mode_code.into_owned(),
+            practice_mode_label: a.practice_mode_label.into_owned(),
+            site_siret: a.site_siret.into_owned(),
+            site_siren: a.site_siren.into_owned(),
+            site_finess: a.site_finess.into_owned(),
+            legal_entity_finess: a.legal_entity_finess.into_owned(),
+            structure_technical_id: a.structure_technical_id.into_owned(),
+            site_name: a.site_name.into_owned(),
+            site_trade_name: a.site_trade_name.into_owned(),
+            address: a.address.into_owned(),
+            postal_code: a.postal_code.into_owned(),
+            town: a.town.into_owned(),
+            phone: a.phone.into_owned(),
+            email: a.email.into_owned(),
+            department_code: a.department_code.into_owned(),
         }
     }
 }
@@ -138,7 +140,7 @@ pub fn ecps_state(s: Option<&str>) -> pb::EcpsState {
     }
 }
 
-fn activities(r: &Row) -> Vec<ActivityJson> {
+fn activities(r: &Row) -> Vec<ActivityJson<'static>> {
     serde_json::from_str(&r.activities).unwrap_or_default()
 }
 
@@ -252,21 +254,17 @@ pub async fn set_contacts(
         ],
     ))
     .await?;
-    ctx.platform
-        .outbox
-        .enqueue(
-            &txn,
-            event(
-                "egide.enrolment.professional.contacts_set",
-                &id,
-                r.active,
-                r.ecps_state.as_deref(),
-                actor::operator(&operator),
-            ),
-        )
-        .await?;
-    txn.commit().await?;
-    ctx.platform.outbox.wake();
+    ctx.commit(
+        txn,
+        vec![event(
+            "egide.enrolment.professional.contacts_set",
+            &id,
+            r.active,
+            r.ecps_state.as_deref(),
+            actor::operator(&operator),
+        )],
+    )
+    .await?;
     Ok(pb::SetProfessionalContactsResponse {
         professional: Some(view(&ctx.platform.db, &id).await?),
     })
@@ -344,22 +342,17 @@ pub async fn start_ecps(
         [Value::from(id.clone()), Value::from(email.clone()), Value::from(phone.clone())],
     ))
     .await?;
-    ctx.platform
-        .outbox
-        .enqueue(
-            &txn,
-            event(
-                "egide.enrolment.professional.ecps_started",
-                &id,
-                true,
-                Some("pending_codes"),
-                actor::professional(&id),
-            ),
-        )
-        .await?;
-    txn.commit().await?;
-    ctx.platform.outbox.wake();
-    ctx.mail.notify_one();
+    ctx.commit(
+        txn,
+        vec![event(
+            "egide.enrolment.professional.ecps_started",
+            &id,
+            true,
+            Some("pending_codes"),
+            actor::professional(&id),
+        )],
+    )
+    .await?;
     Ok(pb::StartEcpsActivationResponse {
         email_masked: messages::mask_email(&email),
         phone_masked: messages::mask_phone(&phone),
@@ -432,21 +425,17 @@ pub async fn confirm_ecps(
         [Value::from(id.clone())],
     ))
     .await?;
-    ctx.platform
-        .outbox
-        .enqueue(
-            &txn,
-            event(
-                "egide.enrolment.professional.ecps_confirmed",
-                &id,
-                true,
-                Some("pending_device"),
-                actor::professional(&id),
-            ),
-        )
-        .await?;
-    txn.commit().await?;
-    ctx.platform.outbox.wake();
+    ctx.commit(
+        txn,
+        vec![event(
+            "egide.enrolment.professional.ecps_confirmed",
+            &id,
+            true,
+            Some("pending_device"),
+            actor::professional(&id),
+        )],
+    )
+    .await?;
     Ok(pb::ConfirmEcpsActivationResponse {
         professional: Some(view(&ctx.platform.db, &id).await?),
     })

@@ -192,22 +192,6 @@ fn proofing(row: &Row) -> Option<pb::Proofing> {
     })
 }
 
-async fn enqueue(
-    ctx: &Ctx,
-    txn: &DatabaseTransaction,
-    events: Vec<NewEvent>,
-) -> Result<(), ApiError> {
-    ctx.platform.outbox.enqueue_many(txn, events).await?;
-    Ok(())
-}
-
-async fn commit(ctx: &Ctx, txn: DatabaseTransaction) -> Result<(), ApiError> {
-    txn.commit().await?;
-    ctx.platform.outbox.wake();
-    ctx.mail.notify_one();
-    Ok(())
-}
-
 fn nir_hash(nir: &Nir) -> String {
     let d = Sha256::digest(nir.to_string().as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
@@ -394,8 +378,7 @@ pub async fn start(
     send_email_code(&txn, &email, &code).await?;
     let row = load(&txn, id, false).await?;
     events.push(event("egide.enrolment.wallet.started", &row, Who::Patient));
-    enqueue(ctx, &txn, events).await?;
-    commit(ctx, txn).await?;
+    ctx.commit(txn, events).await?;
     tracing::info!(wallet = %id, "wallet enrolment started");
     Ok(pb::StartWalletEnrolmentResponse {
         wallet: Some(to_proto(ctx, &row, false).await?),
@@ -449,9 +432,8 @@ async fn pending(
     let row = load(&txn, id, true).await?;
     if row.state.starts_with("pending_") && row.expires_at.is_some_and(|t| t <= Utc::now()) {
         let expired = set_state(&txn, id, "expired", "").await?;
-        enqueue(
-            ctx,
-            &txn,
+        ctx.commit(
+            txn,
             vec![event(
                 "egide.enrolment.wallet.expired",
                 &expired,
@@ -459,7 +441,6 @@ async fn pending(
             )],
         )
         .await?;
-        commit(ctx, txn).await?;
         return Err(ApiError::failed_precondition(
             "enrolment_expired",
             "this enrolment has expired; start again",
@@ -503,7 +484,7 @@ pub async fn resend(
     )
     .await?;
     send_email_code(&txn, &row.email, &code).await?;
-    commit(ctx, txn).await?;
+    ctx.commit(txn, Vec::new()).await?;
     Ok(pb::ResendEmailCodeResponse {
         code_expires_at: Some(egide_kit::events::timestamp(code.expires_at)),
     })
@@ -530,7 +511,7 @@ pub async fn confirm_email(
     .await?
     {
         // The attempt counts even though the request fails.
-        commit(ctx, txn).await?;
+        ctx.commit(txn, Vec::new()).await?;
         return Err(refusal.into());
     }
     let nonce = codes::random_token(32)?;
@@ -541,9 +522,8 @@ pub async fn confirm_email(
     ))
     .await?;
     let row = set_state(&txn, id, "pending_proofing", "").await?;
-    enqueue(
-        ctx,
-        &txn,
+    ctx.commit(
+        txn,
         vec![event(
             "egide.enrolment.wallet.email_confirmed",
             &row,
@@ -551,7 +531,6 @@ pub async fn confirm_email(
         )],
     )
     .await?;
-    commit(ctx, txn).await?;
     Ok(pb::ConfirmEmailCodeResponse {
         wallet: Some(to_proto(ctx, &row, false).await?),
         proofing_nonce: nonce,
@@ -699,13 +678,11 @@ pub async fn submit_proof(
     ))
     .await?;
     let row = set_state(&txn, id, "pending_device", "").await?;
-    enqueue(
-        ctx,
-        &txn,
+    ctx.commit(
+        txn,
         vec![event("egide.enrolment.wallet.proofed", &row, Who::Patient)],
     )
     .await?;
-    commit(ctx, txn).await?;
     tracing::info!(wallet = %id, level = level_str(claims.level), "identity proven");
     Ok(pb::SubmitIdentityProofResponse {
         wallet: Some(to_proto(ctx, &row, false).await?),
@@ -754,13 +731,11 @@ pub async fn suspend(
     ))
     .await?;
     let row = set_state(&txn, id, "suspended", "").await?;
-    enqueue(
-        ctx,
-        &txn,
+    ctx.commit(
+        txn,
         vec![event("egide.enrolment.wallet.suspended", &row, who)],
     )
     .await?;
-    commit(ctx, txn).await?;
     Ok(pb::SuspendWalletResponse {
         wallet: Some(to_proto(ctx, &row, true).await?),
     })
@@ -793,13 +768,11 @@ pub async fn reactivate(
         ", suspension_reason = NULL, suspended_by = NULL, suspended_at = NULL",
     )
     .await?;
-    enqueue(
-        ctx,
-        &txn,
+    ctx.commit(
+        txn,
         vec![event("egide.enrolment.wallet.reactivated", &row, who)],
     )
     .await?;
-    commit(ctx, txn).await?;
     Ok(pb::ReactivateWalletResponse {
         wallet: Some(to_proto(ctx, &row, true).await?),
     })
@@ -821,8 +794,7 @@ pub async fn close(
         devices::revoke_all(&txn, &devices::Owner::Wallet(id), &row.ins_digest, &who).await?;
     let row = set_state(&txn, id, "closed", ", closed_at = now(), expires_at = NULL").await?;
     events.push(event("egide.enrolment.wallet.closed", &row, who));
-    enqueue(ctx, &txn, events).await?;
-    commit(ctx, txn).await?;
+    ctx.commit(txn, events).await?;
     Ok(pb::CloseWalletResponse {
         wallet: Some(to_proto(ctx, &row, true).await?),
     })
@@ -902,10 +874,7 @@ pub async fn purge_evidence(ctx: &Ctx) -> Result<u64, ApiError> {
         ));
     }
     let n = purged.len() as u64;
-    if n > 0 {
-        enqueue(ctx, &txn, events).await?;
-    }
-    commit(ctx, txn).await?;
+    ctx.commit(txn, events).await?;
     if n > 0 {
         tracing::info!(purged = n, "proofing evidence purged");
     }

@@ -81,9 +81,7 @@ pub async fn register(
         }),
     )
     .about("structure", id_nat.clone());
-    ctx.platform.outbox.enqueue(&txn, event).await?;
-    txn.commit().await?;
-    ctx.platform.outbox.wake();
+    ctx.commit(txn, vec![event]).await?;
     tracing::info!(structure = %id_nat, "structure registered");
     Ok(pb::RegisterStructureResponse {
         structure: Some(message),

@@ -68,9 +68,7 @@ impl Phases {
     }
 }
 
-fn err(e: sqlx::Error) -> ApiError {
-    ApiError::internal(e)
-}
+use super::sql_err as err;
 
 impl Table {
     fn key_expr(&self, alias: &str) -> String {

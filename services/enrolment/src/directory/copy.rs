@@ -34,6 +34,19 @@ pub fn end_row(buf: &mut [u8]) {
     }
 }
 
+/// Appends a staging row: its line number, `fields`, and the content hash of `fields`.
+pub fn hashed_row<S: AsRef<str>>(buf: &mut Vec<u8>, line: u64, fields: &[S]) {
+    number(buf, line);
+    for f in fields {
+        field(buf, f.as_ref());
+    }
+    field(
+        buf,
+        &content_hash(fields.iter().map(|f| f.as_ref().as_bytes())),
+    );
+    end_row(buf);
+}
+
 /// Hex of the first 16 bytes of SHA-256 over `parts` (length-prefixed): the content hash
 /// imports compare.
 pub fn content_hash<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {

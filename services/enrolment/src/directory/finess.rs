@@ -106,9 +106,7 @@ impl Sink for FinessSink {
     fn finish(&mut self, _out: &mut Vec<u8>) {}
 }
 
-fn err(e: sqlx::Error) -> ApiError {
-    ApiError::internal(e)
-}
+use super::sql_err as err;
 
 /// Rejects duplicates and orphan geolocations, joins, then applies.
 pub async fn apply(

@@ -54,22 +54,14 @@ impl Sink for InsSink {
             id.birth_date.to_string(),
             id.birth_place.to_uppercase(),
         ];
-        let hash = copy::content_hash(fields.iter().map(|f| f.as_bytes()));
-        copy::number(out, number);
-        for f in &fields {
-            copy::field(out, f);
-        }
-        copy::field(out, &hash);
-        copy::end_row(out);
+        copy::hashed_row(out, number, &fields);
         Ok(())
     }
 
     fn finish(&mut self, _out: &mut Vec<u8>) {}
 }
 
-fn err(e: sqlx::Error) -> ApiError {
-    ApiError::internal(e)
-}
+use super::sql_err as err;
 
 /// Rejects duplicate NIRs (the first line wins), then applies.
 pub async fn apply(

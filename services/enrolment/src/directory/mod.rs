@@ -18,6 +18,11 @@ pub mod status;
 
 use egide_proto::enrolment::v1::DirectorySource;
 
+/// A failed statement of an import: a bug or a broken schema, never the caller's fault.
+pub(crate) fn sql_err(e: sea_orm::sqlx::Error) -> egide_kit::ApiError {
+    egide_kit::ApiError::internal(e)
+}
+
 /// The name a source has in the database and in keys of `active_entities`.
 pub fn source_name(source: DirectorySource) -> Option<&'static str> {
     match source {

@@ -48,22 +48,14 @@ impl Sink for RightsSink {
             r.start.to_string(),
             r.end.map(|d| d.to_string()).unwrap_or_default(),
         ];
-        let hash = copy::content_hash(fields.iter().map(|f| f.as_bytes()));
-        copy::number(out, number);
-        for f in &fields {
-            copy::field(out, f);
-        }
-        copy::field(out, &hash);
-        copy::end_row(out);
+        copy::hashed_row(out, number, &fields);
         Ok(())
     }
 
     fn finish(&mut self, _out: &mut Vec<u8>) {}
 }
 
-fn err(e: sqlx::Error) -> ApiError {
-    ApiError::internal(e)
-}
+use super::sql_err as err;
 
 /// Rejects duplicate beneficiaries of one insured (the first line wins), then applies.
 pub async fn apply(

@@ -15,7 +15,6 @@ use egide_kit::{
 };
 use egide_proto::enrolment::v1 as pb;
 use sea_orm::sqlx::{self, PgConnection, Postgres, Row as _, Transaction};
-use serde::Serialize;
 
 use super::{
     apply::{Applied, Table},
@@ -29,32 +28,6 @@ const STAGING_DDL: &str = "CREATE TEMP TABLE rpps_staging (
     profession_code text, profession_label text, activities text, lines bigint[],
     act_hashes text[], content_hash text) ON COMMIT DROP";
 const COPY_SQL: &str = "COPY rpps_staging FROM STDIN";
-
-/// One activity as stored (keys = the proto `Activity` field names).
-#[derive(Serialize)]
-struct ActivityOut<'a> {
-    profession_code: &'a str,
-    profession_label: &'a str,
-    category_code: &'a str,
-    expertise_type_code: &'a str,
-    expertise_code: &'a str,
-    expertise_label: &'a str,
-    practice_mode_code: &'a str,
-    practice_mode_label: &'a str,
-    site_siret: &'a str,
-    site_siren: &'a str,
-    site_finess: &'a str,
-    legal_entity_finess: &'a str,
-    structure_technical_id: &'a str,
-    site_name: &'a str,
-    site_trade_name: &'a str,
-    address: String,
-    postal_code: &'a str,
-    town: &'a str,
-    phone: &'a str,
-    email: &'a str,
-    department_code: &'a str,
-}
 
 fn join_nonempty(parts: &[&str], sep: &str) -> String {
     parts
@@ -225,28 +198,28 @@ impl Sink for RppsSink {
             " ",
         );
         let town_line = join_nonempty(&[a.postal_code, a.commune_label], " ");
-        let activity = ActivityOut {
-            profession_code: a.profession_code,
-            profession_label: a.profession_label,
-            category_code: a.category_code,
-            expertise_type_code: a.expertise_type_code,
-            expertise_code: a.expertise_code,
-            expertise_label: a.expertise_label,
-            practice_mode_code: a.practice_mode_code,
-            practice_mode_label: a.practice_mode_label,
-            site_siret: a.site_siret,
-            site_siren: a.site_siren,
-            site_finess: a.site_finess,
-            legal_entity_finess: a.legal_entity_finess,
-            structure_technical_id: a.structure_technical_id,
-            site_name: a.site_name,
-            site_trade_name: a.site_trade_name,
-            address: join_nonempty(&[&street, a.distribution_mention, &town_line], ", "),
-            postal_code: a.postal_code,
-            town: a.commune_label,
-            phone: a.phone,
-            email: a.email,
-            department_code: a.department_code,
+        let activity = crate::professionals::ActivityJson {
+            profession_code: a.profession_code.into(),
+            profession_label: a.profession_label.into(),
+            category_code: a.category_code.into(),
+            expertise_type_code: a.expertise_type_code.into(),
+            expertise_code: a.expertise_code.into(),
+            expertise_label: a.expertise_label.into(),
+            practice_mode_code: a.practice_mode_code.into(),
+            practice_mode_label: a.practice_mode_label.into(),
+            site_siret: a.site_siret.into(),
+            site_siren: a.site_siren.into(),
+            site_finess: a.site_finess.into(),
+            legal_entity_finess: a.legal_entity_finess.into(),
+            structure_technical_id: a.structure_technical_id.into(),
+            site_name: a.site_name.into(),
+            site_trade_name: a.site_trade_name.into(),
+            address: join_nonempty(&[&street, a.distribution_mention, &town_line], ", ").into(),
+            postal_code: a.postal_code.into(),
+            town: a.commune_label.into(),
+            phone: a.phone.into(),
+            email: a.email.into(),
+            department_code: a.department_code.into(),
         };
         let json = serde_json::to_string(&activity)
             .map_err(|e| RowError::new("internal", format!("cannot encode the activity: {e}")))?;
@@ -288,9 +261,7 @@ const CONTENT_HASH_SQL: &str = "encode(sha256(convert_to(p.civility || chr(31) |
     || p.first_name || chr(31) || p.profession_code || chr(31) || p.profession_label || chr(30) \
     || a.hashes, 'UTF8')), 'hex')";
 
-fn err(e: sqlx::Error) -> ApiError {
-    ApiError::internal(e)
-}
+use super::sql_err as err;
 
 /// Merges professionals whose rows were scattered (reporting duplicate activities), then
 /// applies the staging table; changed professionals get events.
