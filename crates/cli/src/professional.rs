@@ -25,7 +25,11 @@ pub enum ProfessionalCommand {
     /// Shows what the directory and enrolment know of a professional.
     Get {
         /// idNat_PS, e.g. 810001045367 (8 + RPPS).
-        id_nat_ps: String,
+        #[arg(required_unless_present = "idnat", conflicts_with = "idnat")]
+        id_nat_ps: Option<String>,
+        /// The same, as an option (`--idnat 810001045367`).
+        #[arg(long)]
+        idnat: Option<String>,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -61,7 +65,14 @@ pub enum ProfessionalCommand {
 pub async fn run(run_dir: &Path, command: ProfessionalCommand) -> anyhow::Result<ExitCode> {
     let mut client = enrolment(run_dir).await?;
     let (professional, json) = match command {
-        ProfessionalCommand::Get { id_nat_ps, json } => (get(&mut client, id_nat_ps).await?, json),
+        ProfessionalCommand::Get {
+            id_nat_ps,
+            idnat,
+            json,
+        } => (
+            get(&mut client, id_nat_ps.or(idnat).unwrap_or_default()).await?,
+            json,
+        ),
         ProfessionalCommand::Contacts {
             id_nat_ps,
             email,

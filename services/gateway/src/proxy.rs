@@ -165,13 +165,41 @@ impl Router {
             None => call.await,
         };
         match result {
-            Ok(response) => response,
+            Ok(response) => response.map(status_on_broken_body),
             Err(error) => {
                 tracing::warn!(%error, "backend unreachable");
                 Status::unavailable("backend unavailable, retry").into_http()
             }
         }
     }
+}
+
+/// A response body that ends with `grpc-status: 14` (UNAVAILABLE) trailers if the backend
+/// connection breaks mid-response, instead of an HTTP/2 reset the client cannot tell from
+/// a bug (a stream cut by a backend restart is worth retrying).
+fn status_on_broken_body(body: Body) -> Body {
+    let frames = BodyStream::new(body).scan(false, |failed, frame| {
+        let next = if *failed {
+            None
+        } else {
+            Some(match frame {
+                Ok(frame) => Ok(frame),
+                Err(error) => {
+                    *failed = true;
+                    tracing::warn!(%error, "backend stream broke");
+                    let mut trailers = http::HeaderMap::new();
+                    trailers.insert("grpc-status", HeaderValue::from_static("14"));
+                    trailers.insert(
+                        "grpc-message",
+                        HeaderValue::from_static("backend%20connection%20lost%2C%20retry"),
+                    );
+                    Ok::<_, Status>(Frame::trailers(trailers))
+                }
+            })
+        };
+        futures::future::ready(next)
+    });
+    Body::new(StreamBody::new(frames).boxed_unsync())
 }
 
 /// Whether the response is a gateway-made error (trailers-only with a non-OK status).

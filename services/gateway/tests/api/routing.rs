@@ -1,6 +1,6 @@
 use std::{collections::BTreeMap, time::Duration};
 
-use egide_ids::Siret;
+use egide_ids::{Siren, Siret};
 use egide_kit::events::Payload;
 use egide_proto::{
     audit::v1::{GetEventRequest, ListEventsRequest},
@@ -29,7 +29,7 @@ fn registration(siret: &Siret, name: String) -> RegisterStructureRequest {
 #[tokio::test]
 async fn a_structure_is_registered_read_and_audited_through_the_gateway() {
     let app = spawn_app().await;
-    let siret = Siret::from_body(4_000_075_000_001).expect("siret");
+    let siret = Siret::from_parts(Siren::from_body(40_007_500), 1);
 
     let registered = app
         .enrolment
@@ -163,7 +163,7 @@ async fn an_unreachable_backend_is_unavailable() {
 #[tokio::test]
 async fn an_oversized_request_is_refused_before_reaching_a_backend() {
     let app = spawn_app().await;
-    let siret = Siret::from_body(4_000_075_000_001).expect("siret");
+    let siret = Siret::from_parts(Siren::from_body(40_007_500), 1);
 
     let status = app
         .enrolment
