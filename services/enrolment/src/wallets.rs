@@ -458,10 +458,8 @@ pub async fn load_live(ctx: &Ctx, id: Uuid) -> Result<Row, ApiError> {
     let txn = ctx.platform.db.begin().await?;
     let row = load(&txn, id, true).await?;
     if row.state.starts_with("pending_") && row.expires_at.is_some_and(|t| t <= Utc::now()) {
-        let (_, _) = pending(ctx, txn, id, &row.state).await?;
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "expired wallet not expired"
-        )));
+        // Expires it (committed) and answers `enrolment_expired`.
+        return pending(ctx, txn, id, &row.state).await.map(|(_, row)| row);
     }
     txn.commit().await?;
     Ok(row)
