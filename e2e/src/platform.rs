@@ -848,24 +848,7 @@ pub fn dependency_reason(status: &GetStatusResponse, dependency: &str) -> Option
 /// Mounts the transit engine (if need be) and creates [`INS_DIGEST_KEY`] (if need be) with
 /// the root token, as the operator's bootstrap does in production.
 async fn ensure_ins_digest_key(vault: &Vault) -> anyhow::Result<()> {
-    let token = [("X-Vault-Token", vault.root_token())];
-    let mount = format!("{}/v1/sys/mounts/transit", vault.addr());
-    let (status, body) =
-        crate::http::post_json(&mount, &token, &serde_json::json!({"type": "transit"})).await?;
-    // 400 "path is already in use": mounted by an earlier platform on the shared Vault.
-    let mounted = status.as_u16() == 400 && body.contains("already in use");
-    if !status.is_success() && !mounted {
-        bail!("mounting transit on {}: {status} {body}", vault.addr());
-    }
-    let key = format!("{}/v1/transit/keys/{INS_DIGEST_KEY}", vault.addr());
-    let (status, body) = crate::http::post_json(&key, &token, &serde_json::json!({})).await?;
-    if !status.is_success() {
-        bail!(
-            "creating transit key {INS_DIGEST_KEY} on {}: {status} {body}",
-            vault.addr()
-        );
-    }
-    Ok(())
+    blocking(|| vault.ensure_transit_key(INS_DIGEST_KEY))
 }
 
 fn direct_channel(url: &str) -> anyhow::Result<Channel> {

@@ -156,6 +156,35 @@ impl Vault {
         self.wait_health(503)
     }
 
+    /// Mounts the transit engine at `transit` (if no one has yet) and creates the transit
+    /// key `name` (a no-op when it exists): what a service's bootstrap does in `dev up`.
+    pub fn ensure_transit_key(&self, name: &str) -> Result<()> {
+        let token = [("X-Vault-Token", self.token.as_str())];
+        let body = serde_json::json!({ "type": "transit" }).to_string();
+        let r = http::request(
+            self.port,
+            "POST",
+            "/v1/sys/mounts/transit",
+            &token,
+            Some(&body),
+        )?;
+        // 400 "path is already in use": mounted earlier on this (shared) server.
+        let mounted = r.status == 400 && r.body.contains("already in use");
+        if !(200..300).contains(&r.status) && !mounted {
+            bail!("mounting transit failed: HTTP {}: {}", r.status, r.body);
+        }
+        let path = format!("/v1/transit/keys/{name}");
+        let r = http::request(self.port, "POST", &path, &token, Some("{}"))?;
+        if !(200..300).contains(&r.status) {
+            bail!(
+                "creating transit key {name} failed: HTTP {}: {}",
+                r.status,
+                r.body
+            );
+        }
+        Ok(())
+    }
+
     /// Unseals the server with the current unseal key (`PUT /v1/sys/unseal`)
     /// and waits until `/v1/sys/health` answers 200.
     pub fn unseal(&self) -> Result<()> {

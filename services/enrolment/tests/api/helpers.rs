@@ -59,29 +59,13 @@ pub fn mailbox() -> egide_sims::mailbox::Mailbox {
 
 /// Creates the transit engine and the INS digest key on the shared OpenBao (idempotent).
 pub async fn ensure_ins_digest_key() {
-    static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-    DONE.get_or_init(|| async {
-        let vault = &egide_testkit::shared().vault;
-        let root = vaultrs::client::VaultClient::new(
-            vaultrs::client::VaultClientSettingsBuilder::default()
-                .address(vault.addr())
-                .token(vault.root_token())
-                .build()
-                .expect("vault settings"),
-        )
-        .expect("vault client");
-        // Already mounted by another test binary or run: fine.
-        let _ = vaultrs::sys::mount::enable(&root, "transit", "transit", None).await;
-        vaultrs::transit::key::create(
-            &root,
-            "transit",
-            egide_enrolment::wallets::INS_DIGEST_KEY,
-            None,
-        )
-        .await
-        .expect("create the INS digest key");
-    })
-    .await;
+    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        egide_testkit::shared()
+            .vault
+            .ensure_transit_key(egide_enrolment::wallets::INS_DIGEST_KEY)
+            .expect("create the INS digest key");
+    });
 }
 
 /// The NATS and Vault a test app talks to.
