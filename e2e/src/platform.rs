@@ -138,36 +138,7 @@ impl Default for Options {
     }
 }
 
-/// The directory of the `egide-*` binaries: `$EGIDE_BIN_DIR`, else
-/// `$CARGO_TARGET_DIR/debug`, else `<workspace>/target/debug`.
-pub fn bin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("EGIDE_BIN_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        let dir = PathBuf::from(dir);
-        let dir = if dir.is_absolute() {
-            dir
-        } else {
-            egide_testkit::workspace_root().join(dir)
-        };
-        return dir.join("debug");
-    }
-    egide_testkit::workspace_root().join("target/debug")
-}
-
-/// The path of binary `name` in `dir`, or an error telling how to build it.
-pub fn binary(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
-    let path = dir.join(name);
-    if path.is_file() {
-        Ok(path)
-    } else {
-        bail!(
-            "{} not found: run `cargo build --bins` first (or set EGIDE_BIN_DIR to the directory of the egide-* binaries)",
-            path.display()
-        )
-    }
-}
+pub use egide_testkit::{bin_dir, binary};
 
 /// A temporary directory, removed on drop unless the thread is panicking, [`TempDir::keep`]
 /// was called or `EGIDE_E2E_KEEP` is set (then kept, and its path printed, for the logs).

@@ -93,7 +93,7 @@ pub use crate::nats::Nats;
 pub use crate::postgres::Postgres;
 /// The simulators of what is outside Égide, as child processes, and the
 /// path of a workspace binary.
-pub use crate::sims::{MailSim, ProofingSim, bin_path};
+pub use crate::sims::{MailSim, ProofingSim, bin_dir, bin_path, binary};
 pub use crate::vault::Vault;
 
 /// The three infrastructure components Égide services need.

@@ -14,24 +14,27 @@ use anyhow::{Context, Result, bail};
 use crate::free_port;
 use crate::process::{AddrInUse, ServerSpec, Supervised, wait_ready};
 
-/// The path of the workspace binary `name`: in `$EGIDE_BIN_DIR`, else
-/// `$CARGO_TARGET_DIR/debug` (relative to the workspace root if relative),
-/// else `<workspace>/target/debug`. An error tells how to build it if the
-/// file is missing.
-pub fn bin_path(name: &str) -> Result<PathBuf> {
-    let dir = if let Some(dir) = std::env::var_os("EGIDE_BIN_DIR") {
-        PathBuf::from(dir)
-    } else if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+/// The directory of the workspace's binaries: `$EGIDE_BIN_DIR`, else
+/// `$CARGO_TARGET_DIR/debug` (relative to the workspace root if relative), else
+/// `<workspace>/target/debug`.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("EGIDE_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
         let dir = PathBuf::from(dir);
         let dir = if dir.is_absolute() {
             dir
         } else {
             crate::workspace_root().join(dir)
         };
-        dir.join("debug")
-    } else {
-        crate::workspace_root().join("target/debug")
-    };
+        return dir.join("debug");
+    }
+    crate::workspace_root().join("target/debug")
+}
+
+/// The path of binary `name` in `dir`, or an error telling how to build it.
+pub fn binary(dir: &std::path::Path, name: &str) -> Result<PathBuf> {
     let path = dir.join(name);
     if path.is_file() {
         Ok(path)
@@ -41,6 +44,11 @@ pub fn bin_path(name: &str) -> Result<PathBuf> {
             path.display()
         )
     }
+}
+
+/// The path of the workspace binary `name` in [`bin_dir`].
+pub fn bin_path(name: &str) -> Result<PathBuf> {
+    binary(&bin_dir(), name)
 }
 
 /// Starts `name` with `args(port)` under a supervisor on a free port, and
