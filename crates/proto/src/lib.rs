@@ -25,6 +25,14 @@ pub mod enrolment {
     }
 }
 
+/// `egide.certval.v1`: certificate validation.
+pub mod certval {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/egide.certval.v1.rs"));
+    }
+}
+
 /// `egide.audit.v1`: the audit log.
 pub mod audit {
     /// Version 1.
