@@ -5,12 +5,14 @@
    libhelm_c, the Helm v4 Go SDK compiled into a shared library shipped inside
    the wheel: real Helm template semantics (sprig, include, required, fail,
    values.schema.json), nothing to install but the wheel.
-2. Renders several value sets: chart defaults, tilt/values-dev.yaml and three
+2. Renders several value sets: chart defaults, tilt/values-dev.yaml and five
    inline variants (hardened: approle, composed DB URLs, restricted network
-   peers; minimal: PDB/NetworkPolicy/ServiceAccount creation disabled;
-   enrolment: proofing providers, SMTP relay and every enrolment setting
-   changed), and checks that a few invalid value sets are refused (closed
-   schema, retention cap, duplicate provider key, ...).
+   peers, a production trust store; minimal: PDB/NetworkPolicy/ServiceAccount
+   creation disabled; enrolment: proofing providers, SMTP relay and every
+   enrolment setting changed; certval: every certval setting changed;
+   certval-dev: test family, dev PKI mounts, no revocation fetching), and
+   checks that invalid value sets are refused (closed schema, retention cap,
+   duplicate provider key, test family in production, unknown purpose, ...).
 3. Validates every rendered manifest with kubernetes-validate in strict mode
    (unknown fields rejected) against the JSON schemas of one Kubernetes
    version, shipped offline inside that package.
@@ -21,9 +23,14 @@
    read-only where EGIDE_CONFIG points, with the pod's checksum/config
    annotation equal to its sha256; it parses as TOML (tomllib) and holds
    exactly the sections/keys of the service's config structs (parsed from
-   services/enrolment/src/config.rs: a key the service does not know would stop
-   it at start-up), with the values of the value set; values.yaml defaults
-   equal the code's defaults; enrolment's NetworkPolicy allows the SMTP relay.
+   services/<service>/src/config.rs, CONFIG_SOURCES: a key the service does
+   not know would stop it at start-up), with the values of the value set;
+   values.yaml defaults equal the code's defaults. certval: every anchor and
+   intermediate path is a file of a read-only ConfigMap mount holding the PEM
+   of the values (and nothing else), with a checksum/trust pod annotation; the
+   purposes the schema accepts are egide-pki's PURPOSES. NetworkPolicies let
+   enrolment reach the SMTP relay and certval the CRL/OCSP endpoints, through
+   the configured peers; enrolment's certval endpoint is the certval Service.
 
 Exit status 0 when everything passes, 1 on any failure (with a report).
 Usage: python scripts/chart-check.py [--kube-version 1.30] [--chart helm/egide] [-v]
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -68,7 +76,17 @@ EXTRA_ENV = {"EGIDE_DATABASE_PASSWORD", "EGIDE_CONFIG"}
 
 # Services with a TOML settings file: the Rust source of their config structs and
 # the root struct whose (non-flattened) fields are the file's sections.
-CONFIG_SOURCES = {"enrolment": ("services/enrolment/src/config.rs", "EnrolmentConfig")}
+CONFIG_SOURCES = {
+    "enrolment": ("services/enrolment/src/config.rs", "EnrolmentConfig"),
+    "certval": ("services/certval/src/config.rs", "CertvalConfig"),
+}
+# The values of a service (`<service>.<section>`, camelCase) that are its settings file's sections.
+SETTINGS_SECTIONS = {
+    "enrolment": ["mail", "proofing", "wallet", "codes", "directory", "certval"],
+    "certval": ["trust", "purposes", "revocation", "cache", "devPki"],
+}
+# The purposes certval knows (the keys `certval.purposes` accepts).
+PURPOSES_SOURCE = "crates/pki/src/purpose.rs"
 # Struct fields the chart deliberately leaves out: (struct, field) -> why.
 CONFIG_NOT_IN_CHART = {
     ("ProviderSettings", "public_key_file"): "the chart passes provider keys inline (public_key_pem)",
@@ -76,6 +94,7 @@ CONFIG_NOT_IN_CHART = {
 # values.yaml defaults that deliberately differ from the code's: (service, section, key) -> why.
 DEFAULTS_DIFFER = {
     ("enrolment", "mail", "smtp_url"): "the code defaults to a loopback relay; the chart to a relay Service",
+    ("enrolment", "certval", "endpoint"): "the code defaults to the local dev port; the chart to the certval Service",
 }
 
 # Test keys (public halves only) for the enrolment value set.
@@ -87,6 +106,33 @@ P256_PEM = """-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE0iFE1xSVrjYX27xbruURhiJb301c
 fvn77RnVcqKURpLEOJaqRhCegb5i89y8QAKVRzLsXnpDajcnlE3/sD0jkg==
 -----END PUBLIC KEY-----
+"""
+# Self-signed P-256 CA certificates (basicConstraints CA) for the certval value sets.
+CA_ROOT_PEM = """-----BEGIN CERTIFICATE-----
+MIIBzTCCAXOgAwIBAgIUbc5AWXuc2Wl8pnCjhL1bpFbto/IwCgYIKoZIzj0EAwIw
+PDEeMBwGA1UEAwwVVEVTVCBjaGFydC1jaGVjayByb290MRowGAYDVQQKDBFFZ2lk
+ZSBjaGFydC1jaGVjazAeFw0yNjExMjIxMDQ1MTFaFw0zNjExMTkxMDQ1MTFaMDwx
+HjAcBgNVBAMMFVRFU1QgY2hhcnQtY2hlY2sgcm9vdDEaMBgGA1UECgwRRWdpZGUg
+Y2hhcnQtY2hlY2swWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARJ3CAS1O2sdAy0
+C9RKe7tdCnkHdVnzuL7/Q5copetpmPXfmKHfAkNG0Vf9Prtb4kzLKQRpXIOOt9cv
+jtBLHLS1o1MwUTAdBgNVHQ4EFgQUvSbafldzsDw3inuwDv5h4pDrE5owHwYDVR0j
+BBgwFoAUvSbafldzsDw3inuwDv5h4pDrE5owDwYDVR0TAQH/BAUwAwEB/zAKBggq
+hkjOPQQDAgNIADBFAiEAl8m3UdWq/pJE22NIJxryaHVR92UrbtqGF5sf7KCzX5kC
+ICCRXRlKSPmKJvP2ebKHhusiodd84SwFr6iQ+a+eeUf2
+-----END CERTIFICATE-----
+"""
+CA_OTHER_PEM = """-----BEGIN CERTIFICATE-----
+MIIBzzCCAXWgAwIBAgIUS9G64IZaqAwUqw/DliwBWNitUeUwCgYIKoZIzj0EAwIw
+PTEfMB0GA1UEAwwWVEVTVCBjaGFydC1jaGVjayBpbnRlcjEaMBgGA1UECgwRRWdp
+ZGUgY2hhcnQtY2hlY2swHhcNMjYxMTIyMTA0NTExWhcNMzYxMTE5MTA0NTExWjA9
+MR8wHQYDVQQDDBZURVNUIGNoYXJ0LWNoZWNrIGludGVyMRowGAYDVQQKDBFFZ2lk
+ZSBjaGFydC1jaGVjazBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABJiL8Yqjf0uJ
+cEA03ntXyJsSJiQEXqU51MxEAZFzwBG5hoSUBmsHHvXX1fQQi+CZhZqGSpqWq1qN
+0HJefrMxcFujUzBRMB0GA1UdDgQWBBRhgBxlcgRq7COeY/VN7c0kgPhAaDAfBgNV
+HSMEGDAWgBRhgBxlcgRq7COeY/VN7c0kgPhAaDAPBgNVHRMBAf8EBTADAQH/MAoG
+CCqGSM49BAMCA0gAMEUCIQCiM2JVQ7P8sFkzQThGH2szKTC1a7YcvaxMQyUD8xzl
+IgIgY6ruCNRTv4rCcfBQDZMplQmPDva9D/mDW+ODnSWz5Cg=
+-----END CERTIFICATE-----
 """
 
 
@@ -111,7 +157,7 @@ def value_sets() -> list[ValueSet]:
         # Tilt live_update needs a writable root filesystem (see values-dev.yaml).
         sets.append(ValueSet("tilt-dev", dev, namespace="default", expect_pdb=False,
                              expect_netpol=False, waive={"readOnlyRootFilesystem"}))
-    sets.append(ValueSet("hardened", {
+    hardened: dict[str, Any] = {
         "image": {"repository": "registry.example.org/egide/egide", "tag": "1.2.3"},
         "imagePullSecrets": [{"name": "regcred"}],
         "commonLabels": {"egide.io/env": "prod"},
@@ -129,9 +175,17 @@ def value_sets() -> list[ValueSet]:
                 "vault": {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "vault"}},
                                   "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault"}}}]},
                 "insurer": {"cidrs": ["203.0.113.0/24", "198.51.100.10/32"]},
+                "revocation": {"to": [{"ipBlock": {"cidr": "0.0.0.0/0",
+                                                   "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}]},
             },
         },
-    }, release="prod"))
+    }
+    # A production trust store: two families, no test one.
+    hardened["certval"]["trust"] = {"production": True, "families": [
+        {"name": "IGC-SANTE-ELEMENTAIRE", "anchors": [CA_ROOT_PEM], "intermediates": [CA_OTHER_PEM]},
+        {"name": "IGC-SANTE-STANDARD", "anchors": [CA_OTHER_PEM]},
+    ]}
+    sets.append(ValueSet("hardened", hardened, release="prod"))
     gateway_minimal: dict[str, Any] = {
         "routes": {"audit": "http://audit.elsewhere:50051"},
         "service": {"type": "LoadBalancer"},
@@ -154,7 +208,50 @@ def value_sets() -> list[ValueSet]:
              "podSelector": {"matchLabels": {"app.kubernetes.io/name": "postfix"}}},
         ]}}},
     }, release="enrol"))
+    sets.append(ValueSet("certval", {
+        "certval": certval_settings(),
+        "networkPolicy": {"egress": {"revocation": {
+            "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}},
+                   {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "egress-proxy"}}}],
+            "ports": [80, 443, 8080],
+        }}},
+    }, release="certval"))
+    # Development: the dev PKI (test families, Vault mounts), no revocation fetching, hence no egress rule.
+    sets.append(ValueSet("certval-dev", {"certval": {
+        "trust": {"production": False, "families": [
+            {"name": "IGC-SANTE-FORT", "anchors": [CA_ROOT_PEM], "test": True}]},
+        "revocation": {"fetchCrls": False, "ocsp": False},
+        "devPki": {"mounts": ["pki-test-fort-personnes"]},
+    }}, release="cvdev"))
     return sets
+
+
+def certval_settings() -> dict[str, Any]:
+    """Every certval setting away from its default: a test family (production off) with a
+    name that needs escaping in TOML and in ConfigMap keys, a cut-off, a PEM bundle, the
+    same certificate in two families, overrides of three purposes (one empty), an integer
+    Helm would print as 1.073741824e+09, the cache off, two dev PKI mounts."""
+    return {
+        "trust": {"production": False, "families": [
+            {"name": "IGC-SANTE-ELEMENTAIRE", "anchors": [CA_ROOT_PEM],
+             "intermediates": [CA_OTHER_PEM, CA_ROOT_PEM + CA_OTHER_PEM]},
+            {"name": 'TEST "IGC-Santé" FORT/2', "anchors": [CA_OTHER_PEM, CA_ROOT_PEM], "test": True,
+             "cutOff": "2025-06-30T23:59:59.5+02:00"},
+            {"name": "CPS2TER", "anchors": [CA_OTHER_PEM], "intermediates": [], "test": False,
+             "cutOff": "2026-01-01T00:00:00Z"},
+        ]},
+        "purposes": {
+            "ps-authentication": {"policies": ["1.2.250.1.71.4.2.1", "2.5.29.32.0"],
+                                  "families": ["IGC-SANTE-ELEMENTAIRE", 'TEST "IGC-Santé" FORT/2'],
+                                  "extendedKeyUsages": ["1.3.6.1.5.5.7.3.2"], "checkRevocation": False},
+            "server-auth": {"checkRevocation": True, "families": []},
+            "structure-signature": {},
+        },
+        "revocation": {"unknown": "allow", "fetchCrls": False, "ocsp": True, "refreshAheadSecs": 600,
+                       "fetchTimeoutMs": 1500, "maxCrlBytes": 1 << 30, "resyncSecs": 5},
+        "cache": {"capacity": 0, "ttlSecs": 60},
+        "devPki": {"mounts": ["pki-test-elementaire-organisations", "dev/pki-test-fort-personnes"]},
+    }
 
 
 def enrolment_settings() -> dict[str, Any]:
@@ -178,6 +275,7 @@ def enrolment_settings() -> dict[str, Any]:
                    "failedStartWindowSecs": 2_592_000, "deviceChallengeTtlSecs": 120},
         "codes": {"digits": 8, "ttlSecs": 300, "maxAttempts": 3, "maxSends": 5},
         "directory": {"maxDeactivationRatio": 1, "rppsTestPrefixes": ["99", "100"]},
+        "certval": {"endpoint": "http://certval.pki.svc.cluster.local:50063", "timeoutMs": 1200},
     }
 
 
@@ -196,7 +294,29 @@ def rejected_value_sets() -> list[tuple[str, dict[str, Any], str]]:
         ("smtp host", {"enrolment": {"mail": {"host": "smtp://relay:25"}}}, "host"),
         ("code digits", {"enrolment": {"codes": {"digits": 20}}}, "digits"),
         ("rpps prefix", {"enrolment": {"directory": {"rppsTestPrefixes": ["99A"]}}}, "rppsTestPrefixes"),
+        ("certval endpoint", {"enrolment": {"certval": {"endpoint": "certval:50051"}}}, "endpoint"),
+        ("no certval", {"certval": {"enabled": False}}, "enrolment.certval.endpoint is required"),
         ("smtp peers", {"networkPolicy": {"egress": {"smtp": {"cidrs": ["10.0.0.0/8"]}}}}, "cidrs"),
+        ("test family in production", {"certval": {"trust": {"families": [
+            {"name": "IGC-SANTE-FORT", "anchors": [CA_ROOT_PEM], "test": True}]}}},
+         "must never be trusted in production"),
+        ("family without anchor", {"certval": {"trust": {"families": [{"name": "X", "anchors": []}]}}}, "anchors"),
+        ("anchor not a certificate", {"certval": {"trust": {"families": [
+            {"name": "X", "anchors": ["-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"]}]}}},
+         "anchors"),
+        ("duplicate family", {"certval": {"trust": {"families": [
+            {"name": "X", "anchors": [CA_ROOT_PEM]}, {"name": "X", "anchors": [CA_OTHER_PEM]}]}}}, "declared twice"),
+        ("cut-off", {"certval": {"trust": {"families": [
+            {"name": "X", "anchors": [CA_ROOT_PEM], "cutOff": "2025-06-30"}]}}}, "cutOff"),
+        ("unknown purpose", {"certval": {"purposes": {"client-auth": {"checkRevocation": False}}}}, "client-auth"),
+        ("unknown purpose key", {"certval": {"purposes": {"server-auth": {"eku": ["1.3.6.1.5.5.7.3.1"]}}}}, "eku"),
+        ("purpose family", {"certval": {"purposes": {"server-auth": {"families": ["IGC-SANTE-FORT"]}}}},
+         "is not a family"),
+        ("policy OID", {"certval": {"purposes": {"ps-signature": {"policies": ["igc-sante"]}}}}, "policies"),
+        ("unknown revocation key", {"certval": {"revocation": {"crlUrls": ["http://crl.example"]}}}, "crlUrls"),
+        ("unknown-status policy", {"certval": {"revocation": {"unknown": "deny"}}}, "fail_closed"),
+        ("dev PKI in production", {"certval": {"devPki": {"mounts": ["pki-test-fort-personnes"]}}}, "devPki"),
+        ("revocation peers", {"networkPolicy": {"egress": {"revocation": {"cidrs": ["0.0.0.0/0"]}}}}, "cidrs"),
     ]
 
 
@@ -369,18 +489,29 @@ def check_policy(docs: list[tuple[str, dict]], vs: ValueSet) -> list[str]:
 
 @dataclass
 class RustConfig:
-    """What the service's config structs accept: section -> field -> default (None: not
-    evaluated), and the fields of list-of-table items (e.g. proofing.providers)."""
+    """What the service's config structs accept: struct sections (field -> default; None:
+    not evaluated), map sections (`BTreeMap<String, T>`: any table name, T's fields), the
+    fields that may be left out (`Option<_>`: (section, field) or (section, list, field)),
+    and the fields of list-of-table items (e.g. proofing.providers)."""
     sections: dict[str, dict[str, Any]]
+    maps: dict[str, set[str]]
+    optional: set[tuple[str, ...]]
     items: dict[tuple[str, str], set[str]]
     unevaluated: list[str]
 
 
 _UNEVALUATED = object()
+_ATTRS = r"((?:^(?:#\[[^\n]*\]|///[^\n]*)\n)*)"
 
 
-def _rust_default(expr: str) -> Any:
-    """The value of a simple Rust default expression, or _UNEVALUATED."""
+def _variant(name: str) -> str:
+    """serde `rename_all = "snake_case"` of an enum variant (`FailClosed` -> `fail_closed`)."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def _rust_default(expr: str, enums: dict[str, bool] | None = None) -> Any:
+    """The value of a simple Rust default expression, or _UNEVALUATED. `enums`: the
+    file's enums -> whether their variants are renamed to snake_case."""
     expr = expr.strip()
     m = re.fullmatch(r'("(?:[^"\\]|\\.)*")\s*\.(?:into|to_owned|to_string)\(\)', expr) \
         or re.fullmatch(r'String::from\(\s*("(?:[^"\\]|\\.)*")\s*\)', expr)
@@ -388,6 +519,14 @@ def _rust_default(expr: str) -> Any:
         return json.loads(m.group(1))
     if re.fullmatch(r"Vec::new\(\)|vec!\[\s*\]", expr):
         return []
+    if expr in ("true", "false"):
+        return expr == "true"
+    m = re.fullmatch(r"(\w+)::(\w+)", expr)
+    if m and m.group(1) in (enums or {}):
+        return _variant(m.group(2)) if (enums or {})[m.group(1)] else m.group(2)
+    m = re.fullmatch(r"([0-9][0-9_]*)\s*<<\s*([0-9]+)", expr)
+    if m:
+        return int(m.group(1).replace("_", "")) << int(m.group(2))
     if re.fullmatch(r"[0-9][0-9_]*(\.[0-9_]+)?(\s*[*+]\s*[0-9][0-9_]*(\.[0-9_]+)?)*", expr):
         # sums of products of literals, e.g. `24 * 3600`, `0.05`
         total: float = 0
@@ -400,44 +539,82 @@ def _rust_default(expr: str) -> Any:
     return _UNEVALUATED
 
 
+def _type_default(ty: str) -> Any:
+    """`Default::default()` of a field type (for `#[derive(Default)]` structs)."""
+    if ty == "bool":
+        return False
+    if re.fullmatch(r"[ui](8|16|32|64|128|size)", ty):
+        return 0
+    if re.fullmatch(r"f(32|64)", ty):
+        return 0.0
+    if ty == "String":
+        return ""
+    if re.fullmatch(r"Vec<.*>", ty):
+        return []
+    if re.fullmatch(r"(BTreeMap|HashMap)<.*>", ty):
+        return {}
+    if ty.startswith("Option<"):
+        return None
+    return _UNEVALUATED
+
+
 def parse_rust_config(path: Path, root: str) -> tuple[RustConfig | None, list[str]]:
-    """Sections, fields and defaults of the serde config structs in `path`."""
+    """Sections, fields and defaults of the serde config structs in `path`. A default is
+    the struct's `Default` (impl or derive): the services load their settings over their
+    serialized defaults (figment), so a field-level `#[serde(default = ...)]` of a section
+    never applies."""
     try:
         src = path.read_text()
     except OSError as exc:
         return None, [f"{path}: {exc}"]
     structs: dict[str, list[tuple[str, str]]] = {}
-    for m in re.finditer(r"^pub struct (\w+) \{\n(.*?)^\}", src, flags=re.M | re.S):
-        body = re.sub(r"^\s*///.*\n", "", m.group(2), flags=re.M)
+    derived_default: set[str] = set()
+    for m in re.finditer(_ATTRS + r"^pub struct (\w+) \{\n(.*?)^\}", src, flags=re.M | re.S):
+        if re.search(r"#\[derive\([^)]*\bDefault\b", m.group(1)):
+            derived_default.add(m.group(2))
+        body = re.sub(r"^\s*///.*\n", "", m.group(3), flags=re.M)
         fields = []
-        for f in re.finditer(r"((?:^\s*#\[[^\n]*\]\n)*)^\s*pub (\w+): ([^,\n]+),", body, flags=re.M):
+        for f in re.finditer(r"((?:^\s*#\[[^\n]*\]\n)*)^\s*pub (\w+): ([^\n]+),\s*$", body, flags=re.M):
             if "rename" in f.group(1):
-                return None, [f"{path}: {m.group(1)}.{f.group(2)}: serde rename not understood by chart-check"]
+                return None, [f"{path}: {m.group(2)}.{f.group(2)}: serde rename not understood by chart-check"]
             if "flatten" not in f.group(1):
                 fields.append((f.group(2), f.group(3).strip()))
-        structs[m.group(1)] = fields
+        structs[m.group(2)] = fields
+    enums = {m.group(2): 'rename_all = "snake_case"' in m.group(1)
+             for m in re.finditer(_ATTRS + r"^pub enum (\w+) \{", src, flags=re.M)}
     defaults: dict[str, dict[str, str]] = {}
     for m in re.finditer(r"^impl Default for (\w+) \{.*?\bSelf \{\n(.*?)^\s{8}\}", src, flags=re.M | re.S):
         defaults[m.group(1)] = dict(re.findall(r"^\s*(\w+): (.+),\s*$", m.group(2), flags=re.M))
     if root not in structs:
         return None, [f"{path}: struct {root} not found"]
-    cfg = RustConfig({}, {}, [])
+
+    def shown(ty: str) -> list[tuple[str, str]]:
+        return [(n, t) for n, t in structs[ty] if (ty, n) not in CONFIG_NOT_IN_CHART]
+
+    cfg = RustConfig({}, {}, set(), {}, [])
     for section, ty in structs[root]:
+        mapped = re.fullmatch(r"(?:BTreeMap|HashMap)<String,\s*(\w+)>", ty)
+        if mapped and mapped.group(1) in structs:
+            cfg.maps[section] = {n for n, _ in shown(mapped.group(1))}
+            continue
         if ty not in structs:
             return None, [f"{path}: {root}.{section}: struct {ty} not found"]
         fields: dict[str, Any] = {}
-        for name, fty in structs[ty]:
-            if (ty, name) in CONFIG_NOT_IN_CHART:
-                continue
-            default = _rust_default(defaults.get(ty, {}).get(name, ""))
+        for name, fty in shown(ty):
+            if ty in defaults:
+                default = _rust_default(defaults[ty].get(name, ""), enums)
+            else:
+                default = _type_default(fty) if ty in derived_default else _UNEVALUATED
             if default is _UNEVALUATED:
                 cfg.unevaluated.append(f"{section}.{name}")
                 default = None
             fields[name] = default
+            if fty.startswith("Option<"):
+                cfg.optional.add((section, name))
             item = re.fullmatch(r"Vec<(\w+)>", fty)
             if item and item.group(1) in structs:
-                cfg.items[(section, name)] = {n for n, _ in structs[item.group(1)]
-                                              if (item.group(1), n) not in CONFIG_NOT_IN_CHART}
+                cfg.items[(section, name)] = {n for n, _ in shown(item.group(1))}
+                cfg.optional |= {(section, name, n) for n, t in shown(item.group(1)) if t.startswith("Option<")}
         cfg.sections[section] = fields
     return cfg, []
 
@@ -446,24 +623,32 @@ def _snake(name: str) -> str:
     return re.sub(r"([A-Z])", r"_\1", name).lower()
 
 
+def _snake_keys(value: Any) -> Any:
+    """camelCase -> snake_case keys at every depth (purpose names have no capitals)."""
+    if isinstance(value, dict):
+        return {_snake(k): _snake_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake_keys(v) for v in value]
+    return value
+
+
 def expected_settings(service: str, values: dict[str, Any]) -> dict[str, Any]:
     """The settings file a service's values must produce (camelCase -> snake_case;
-    enrolment's mail.host/port -> smtp_url)."""
+    enrolment's mail.host/port -> smtp_url; certval's families with their defaults and
+    their certificates' contents where the file holds paths: see resolve_trust_files)."""
     svc = values.get(service) or {}
     out: dict[str, Any] = {}
-    for section in ("mail", "proofing", "wallet", "codes", "directory"):
+    for section in SETTINGS_SECTIONS.get(service, []):
         node = svc.get(section)
-        if not isinstance(node, dict):
-            continue
-        sec: dict[str, Any] = {}
-        for key, value in node.items():
-            if isinstance(value, list):
-                value = [{_snake(k): v for k, v in item.items()} if isinstance(item, dict) else item
-                         for item in value]
-            sec[_snake(key)] = value
-        if section == "mail":
-            sec["smtp_url"] = f"smtp://{sec.pop('host')}:{int(sec.pop('port'))}"
-        out[section] = sec
+        if isinstance(node, dict):
+            out[_snake(section)] = _snake_keys(node)
+    if service == "enrolment" and "mail" in out:
+        mail = out["mail"]
+        mail["smtp_url"] = f"smtp://{mail.pop('host')}:{int(mail.pop('port'))}"
+    if service == "certval" and "trust" in out:
+        out["trust"]["families"] = [
+            {"intermediates": [], "test": False, **{k: v for k, v in f.items() if k != "cut_off" or v}}
+            for f in out["trust"].get("families") or []]
     return out
 
 
@@ -532,29 +717,113 @@ def check_settings_files(docs: list[tuple[str, dict]], vs: ValueSet, merged: dic
             except tomllib.TOMLDecodeError as exc:
                 out.append(f"ConfigMap/{cm_name}: {filename} is not valid TOML: {exc}")
                 continue
+            if component == "certval":
+                errors, settings_resolved = resolve_trust_files(settings, c, pod, tmpl, configmaps)
+                out += [f"{ident}: {e}" for e in errors]
+            else:
+                settings_resolved = settings
             ident = f"ConfigMap/{cm_name}: {filename}"
             cfg = rust.get(component)
             if cfg is not None:
                 out += [f"{ident}: {e}" for e in _check_against_code(settings, cfg)]
-            out += [f"{ident}: does not match the values: {d}"
-                    for d in _diff(settings, expected_settings(component, merged))]
+            want = expected_settings(component, merged)
+            if component == "enrolment" and not want.get("certval", {}).get("endpoint", "-"):
+                # empty: the in-release certval Service
+                got = (settings.get("certval") or {}).get("endpoint", "")
+                out += [f"{ident}: [certval] endpoint: {e}" for e in check_service_url(docs, got, "certval", merged)]
+                want["certval"]["endpoint"] = got
+            out += [f"{ident}: does not match the values: {d}" for d in _diff(settings_resolved, want)]
     for component in CONFIG_SOURCES:
         if (merged.get(component) or {}).get("enabled") and component not in seen:
             out.append(f"{component}: no Deployment reads a settings file")
+    egress = (merged.get("networkPolicy") or {}).get("egress") or {}
     if vs.expect_netpol and (merged.get("enrolment") or {}).get("enabled"):
-        out += check_smtp_egress(docs, merged)
+        port = int(merged["enrolment"]["mail"]["port"])
+        out += check_egress(docs, "enrolment", "the SMTP relay", [port], egress["smtp"].get("to") or [])
+    if vs.expect_netpol and (merged.get("certval") or {}).get("enabled"):
+        revocation = merged["certval"]["revocation"]
+        out += check_egress(docs, "certval", "CRL distribution points and OCSP responders",
+                            [int(p) for p in egress["revocation"]["ports"]], egress["revocation"].get("to") or [],
+                            present=bool(revocation["fetchCrls"] or revocation["ocsp"]))
     return out
+
+
+def check_service_url(docs: list[tuple[str, dict]], url: str, component: str, merged: dict[str, Any]) -> list[str]:
+    """`url` is `http://<Service>:<port>` of a Service the chart renders for `component`'s gRPC port."""
+    m = re.fullmatch(r"http://([a-z0-9.-]+):([0-9]+)", url)
+    if m is None:
+        return [f"{url!r} is not http://<service>:<port>"]
+    for _, s in docs:
+        if s["kind"] == "Service" and s["metadata"]["name"] == m.group(1) \
+                and (s["spec"].get("selector") or {}).get("app.kubernetes.io/component") == component:
+            if int(m.group(2)) != int(merged[component]["port"]) \
+                    or int(m.group(2)) not in {p.get("port") for p in s["spec"].get("ports") or []}:
+                return [f"{url}: not the {component} gRPC port {merged[component]['port']}"]
+            return []
+    return [f"{url}: no Service {m.group(1)} selects the {component} pods"]
+
+
+def _go_json(value: Any) -> str:
+    """Helm's `toJson` (Go encoding/json: sorted keys, no spaces, HTML characters escaped)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
+
+
+def resolve_trust_files(settings: dict[str, Any], container: dict, pod: dict, tmpl: dict,
+                        configmaps: dict[str, dict]) -> tuple[list[str], dict[str, Any]]:
+    """certval's anchor/intermediate paths: each is a file of a ConfigMap the chart renders,
+    mounted read-only; the ConfigMap holds no other file; the pod's checksum/trust
+    annotation is the sha256 of its data (so a new certificate rolls the pods). Returns the
+    errors and the settings with every path replaced by the file's content (to compare with
+    the PEMs of the values)."""
+    out: list[str] = []
+    mounts = {m["mountPath"]: m for m in container.get("volumeMounts") or []}
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    used: dict[str, set[str]] = {}
+    resolved = copy.deepcopy(settings)
+    for i, family in enumerate((resolved.get("trust") or {}).get("families") or []):
+        for kind in ("anchors", "intermediates"):
+            contents: list[Any] = []
+            for path in family.get(kind) or []:
+                where = f"trust.families[{i}].{kind}: {path}"
+                directory, filename = posixpath.split(path)
+                mount = mounts.get(directory)
+                cm_name = ((volumes.get(mount["name"]) or {}).get("configMap") or {}).get("name") if mount else None
+                data = (configmaps.get(cm_name or "") or {}).get("data") or {}
+                if mount is None or filename not in data:
+                    out.append(f"{where}: not a file of a ConfigMap mounted by the chart")
+                    contents.append(path)
+                    continue
+                if mount.get("readOnly") is not True:
+                    out.append(f"{where}: {directory} must be mounted readOnly")
+                used.setdefault(str(cm_name), set()).add(filename)
+                contents.append(data[filename])
+            family[kind] = contents
+    annotations = tmpl["metadata"].get("annotations") or {}
+    for cm_name, files in used.items():
+        data = configmaps[cm_name].get("data") or {}
+        if set(data) - files:
+            out.append(f"ConfigMap/{cm_name}: files no family refers to: {sorted(set(data) - files)}")
+        if annotations.get("checksum/trust") != hashlib.sha256(_go_json(data).encode()).hexdigest():
+            out.append(f"pod annotation checksum/trust is not the sha256 of ConfigMap/{cm_name}'s data")
+    if not used and "checksum/trust" in annotations:
+        out.append("pod annotation checksum/trust although no trust file is mounted")
+    return out, resolved
 
 
 def _check_against_code(settings: dict[str, Any], cfg: RustConfig) -> list[str]:
     out = []
-    if set(settings) != set(cfg.sections):
-        out.append(f"sections {sorted(settings)} but the code reads {sorted(cfg.sections)}")
+    if set(settings) != set(cfg.sections) | set(cfg.maps):
+        out.append(f"sections {sorted(settings)} but the code reads {sorted(set(cfg.sections) | set(cfg.maps))}")
     for section, fields in cfg.sections.items():
         got = settings.get(section)
         if not isinstance(got, dict):
             continue
-        unknown, missing = set(got) - set(fields), set(fields) - set(got)
+        required = {f for f in fields if (section, f) not in cfg.optional}
+        unknown, missing = set(got) - set(fields), required - set(got)
         if unknown:
             out.append(f"[{section}] {sorted(unknown)} unknown to the service (deny_unknown_fields: it would not start)")
         if missing:
@@ -562,10 +831,21 @@ def _check_against_code(settings: dict[str, Any], cfg: RustConfig) -> list[str]:
         for (sec, key), item_fields in cfg.items.items():
             if sec != section:
                 continue
+            item_required = {f for f in item_fields if (section, key, f) not in cfg.optional}
             for i, item in enumerate(got.get(key) or []):
-                if not isinstance(item, dict) or set(item) != item_fields:
+                if not isinstance(item, dict) or not item_required <= set(item) <= item_fields:
                     out.append(f"[[{section}.{key}]] #{i}: keys {sorted(item) if isinstance(item, dict) else item}"
-                               f" but the code reads {sorted(item_fields)}")
+                               f" but the code reads {sorted(item_fields)} (required: {sorted(item_required)})")
+    for section, fields in cfg.maps.items():
+        got = settings.get(section)
+        if not isinstance(got, dict):
+            continue
+        for name, table in got.items():
+            if not isinstance(table, dict):
+                out.append(f"[{section}] {name} is not a table")
+            elif set(table) - fields:
+                out.append(f"[{section}.{name}] {sorted(set(table) - fields)} unknown to the service "
+                           f"(deny_unknown_fields: it would not start)")
     return out
 
 
@@ -582,24 +862,42 @@ def check_defaults_match_code(chart_dir: Path, rust: dict[str, RustConfig]) -> l
                 got = (chart.get(section) or {}).get(key, "<absent>")
                 if not _same(got, default):
                     out.append(f"values.yaml: {service} [{section}] {key} = {got!r} but the code's default is {default!r}")
+        for section in cfg.maps:
+            if chart.get(section, "<absent>") != {}:
+                out.append(f"values.yaml: {service} [{section}] = {chart.get(section, '<absent>')!r} "
+                           f"but the code's default is {{}}")
     return out
 
 
-def check_smtp_egress(docs: list[tuple[str, dict]], merged: dict[str, Any]) -> list[str]:
-    """enrolment's NetworkPolicy lets it reach the SMTP relay, and only through the configured peers."""
-    port = int(merged["enrolment"]["mail"]["port"])
-    peers = ((merged.get("networkPolicy") or {}).get("egress") or {}).get("smtp", {}).get("to") or []
+def check_egress(docs: list[tuple[str, dict]], component: str, what: str, ports: list[int],
+                 peers: list[dict], present: bool = True) -> list[str]:
+    """`component`'s NetworkPolicy lets it reach `what` on `ports`, only through `peers`
+    (no such rule when not `present`)."""
     for _, n in docs:
         if n["kind"] != "NetworkPolicy" or \
-                (n["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/component") != "enrolment":
+                (n["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/component") != component:
             continue
-        for rule in n["spec"].get("egress") or []:
-            if any(p.get("port") == port and p.get("protocol", "TCP") == "TCP" for p in rule.get("ports") or []) \
-                    and (rule.get("to") or []) == peers:
-                return []
-        return [f"NetworkPolicy/{n['metadata']['name']}: no egress rule to the SMTP relay "
-                f"(port {port}, peers {peers or 'any'})"]
-    return ["no NetworkPolicy selects the enrolment pods"]
+        found = any({p.get("port") for p in rule.get("ports") or [] if p.get("protocol", "TCP") == "TCP"} == set(ports)
+                    and (rule.get("to") or []) == peers for rule in n["spec"].get("egress") or [])
+        if found != present:
+            return [f"NetworkPolicy/{n['metadata']['name']}: " + ("no" if present else "an unexpected")
+                    + f" egress rule to {what} (ports {ports}, peers {peers or 'any'})"]
+        return []
+    return [f"no NetworkPolicy selects the {component} pods"]
+
+
+def check_purposes_match_code(chart_dir: Path) -> list[str]:
+    """The schema's certval.purposes names are the purposes the service knows (egide-pki PURPOSES)."""
+    src = (ROOT / PURPOSES_SOURCE).read_text()
+    m = re.search(r"pub const PURPOSES: \[&str; \d+\] = \[(.*?)\];", src, flags=re.S)
+    if m is None:
+        return [f"{PURPOSES_SOURCE}: PURPOSES not found"]
+    code = set(re.findall(r'"([^"]+)"', m.group(1)))
+    schema = json.loads((chart_dir / "values.schema.json").read_text())
+    chart = set(schema["definitions"]["certval"]["properties"]["purposes"]["properties"])
+    if code != chart:
+        return [f"values.schema.json: certval.purposes accepts {sorted(chart)} but the service knows {sorted(code)}"]
+    return []
 
 
 def check_rejected(chart_dir: Path, kube_version: str) -> tuple[int, list[str]]:
@@ -691,6 +989,7 @@ def main() -> int:
                 print(f"  note: {source}: defaults not compared (expression not understood): "
                       f"{', '.join(cfg.unevaluated)}")
     policy_failures += check_defaults_match_code(chart_dir, rust)
+    policy_failures += check_purposes_match_code(chart_dir)
     for vs in value_sets():
         docs, errors, merged = render(chart_dir, vs, kube_minor)
         schema_failures += [f"[{vs.name}] {e}" for e in errors]
@@ -704,14 +1003,14 @@ def main() -> int:
         for _, d in docs:
             kinds[d["kind"]] = kinds.get(d["kind"], 0) + 1
         summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-        print(f"  {vs.name:<9} release={vs.release:<8} {len(docs):>3} manifests ({summary}) {status}")
+        print(f"  {vs.name:<11} release={vs.release:<8} {len(docs):>3} manifests ({summary}) {status}")
         if args.verbose:
             for template, d in docs:
                 print(f"      {template}: {d['kind']}/{d['metadata']['name']}")
 
     rejected, rejection_failures = check_rejected(chart_dir, kube_minor)
     policy_failures += rejection_failures
-    print(f"  rejected  {rejected - len(rejection_failures)}/{rejected} invalid value sets refused as expected")
+    print(f"  rejected    {rejected - len(rejection_failures)}/{rejected} invalid value sets refused as expected")
 
     for title, failures in (("render/lint/schema errors", schema_failures), ("policy violations", policy_failures)):
         if failures:

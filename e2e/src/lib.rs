@@ -16,6 +16,7 @@
 //! `cargo build --bins` first (`make test` does).
 #![forbid(unsafe_code)]
 
+pub mod certbench;
 pub mod directory;
 pub mod http;
 pub mod load;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod cert;
 mod client;
 mod dev;
 mod directory;
@@ -10,6 +11,7 @@ mod endpoints;
 mod ins;
 mod patient;
 mod phone;
+mod pki;
 mod professional;
 mod proofing;
 mod status;
@@ -67,6 +69,17 @@ enum Command {
         #[command(subcommand)]
         command: patient::PatientCommand,
     },
+    /// Certificates: offline validation, CRLs and trust anchors of the certval service.
+    Cert {
+        #[command(subcommand)]
+        command: cert::CertCommand,
+    },
+    /// The dev IGC-Santé PKI: soft CPS cards, structure and server certificates,
+    /// revocation.
+    Pki {
+        #[command(subcommand)]
+        command: pki::PkiCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -107,6 +120,8 @@ fn main() -> ExitCode {
             Command::Ins { command } => ins::run(&run_dir, command).await,
             Command::Patient { command } => patient::run(&run_dir, command).await,
             Command::Audit { command } => audit::audit(&run_dir, command).await,
+            Command::Cert { command } => cert::run(&run_dir, command).await,
+            Command::Pki { command } => pki::run(&run_dir, command).await,
         }
     });
     match result {

@@ -1,6 +1,11 @@
 //! `egide professional …`: health professionals from the RPPS directory, and their e-CPS.
 
-use std::{path::Path, process::ExitCode};
+mod card;
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use anyhow::Context as _;
 use clap::Subcommand;
@@ -49,10 +54,20 @@ pub enum ProfessionalCommand {
         json: JsonArg,
     },
     /// Plays the e-CPS app against the simulators: starts activation, reads both codes
-    /// from the mail capture, confirms them, registers a fresh P-256 device key.
+    /// from the mail capture (or signs a challenge with a soft CPS card, `--card`),
+    /// confirms, registers a fresh P-256 device key.
     Activate {
         /// idNat_PS, e.g. 810001045367 (8 + RPPS).
-        id_nat_ps: String,
+        #[arg(required_unless_present = "idnat", conflicts_with = "idnat")]
+        id_nat_ps: Option<String>,
+        /// The same, as an option (`--idnat 810001045367`).
+        #[arg(long)]
+        idnat: Option<String>,
+        /// Activate with this soft CPS card (its directory) instead of the two codes. The
+        /// PIN is read from EGIDE_CARD_PIN, else asked on the terminal (never an argument:
+        /// it would show in the process list and the shell history).
+        #[arg(long, value_name = "DIR")]
+        card: Option<PathBuf>,
         /// Domain of the e-mail-to-SMS gateway the service sends SMS through.
         #[arg(long, default_value = "sms.egide.test")]
         sms_domain: String,
@@ -90,11 +105,19 @@ pub async fn run(run_dir: &Path, command: ProfessionalCommand) -> anyhow::Result
         }
         ProfessionalCommand::Activate {
             id_nat_ps,
+            idnat,
+            card,
             sms_domain,
             json,
         } => {
-            let mailbox = mailbox(run_dir)?;
-            let p = activate(&mut client, run_dir, &mailbox, id_nat_ps, &sms_domain, json).await?;
+            let id_nat_ps = id_nat_ps.or(idnat).unwrap_or_default();
+            let p = match card {
+                Some(dir) => card::activate(&mut client, run_dir, id_nat_ps, &dir, json).await?,
+                None => {
+                    let mailbox = mailbox(run_dir)?;
+                    activate(&mut client, run_dir, &mailbox, id_nat_ps, &sms_domain, json).await?
+                }
+            };
             step(json, "");
             (p, json)
         }
@@ -174,9 +197,20 @@ async fn activate(
                 .unwrap_or("?")
         ),
     );
+    register_phone(client, run_dir, &id_nat_ps, json).await
+}
+
+/// The last step of either activation: a fresh P-256 key, saved under the run directory,
+/// registered as the first e-CPS device (which makes e-CPS active).
+async fn register_phone(
+    client: &mut Enrolment,
+    run_dir: &Path,
+    id_nat_ps: &str,
+    json: JsonArg,
+) -> anyhow::Result<Professional> {
     let device = NewDevice::generate(run_dir, &format!("ps-{id_nat_ps}"), Algorithm::Es256)?;
     let owner = DeviceOwner {
-        owner: Some(device_owner::Owner::IdNatPs(id_nat_ps.clone())),
+        owner: Some(device_owner::Owner::IdNatPs(id_nat_ps.to_owned())),
     };
     let registered = device
         .register(client, owner, &format!("ps:{id_nat_ps}"))

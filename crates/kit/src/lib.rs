@@ -11,10 +11,12 @@
 //! - [`events`], [`outbox`], [`consumer`]: the event envelope, the transactional outbox and
 //!   its relay to JetStream, and durable consumers with an inbox.
 //! - [`vault`]: Vault/OpenBao access (AppRole, Kubernetes or token auth; transit sign/verify).
+//! - [`caller`]: the structure the gateway authenticated by its client certificate.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod caller;
 pub mod config;
 pub mod consumer;
 pub mod db;

@@ -226,6 +226,20 @@ impl Vault {
         Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// Revokes the certificate `serial` (colon-separated hex, as Vault prints serials) in
+    /// the PKI mount `mount`. Revoking a revoked certificate succeeds.
+    pub async fn pki_revoke(&self, mount: &str, serial: &str) -> Result<(), VaultError> {
+        let guard = self.client.read().await;
+        let c = guard.as_ref().ok_or(VaultError::NotLoggedIn)?;
+        vaultrs::pki::cert::revoke(c, mount, serial).await?;
+        Ok(())
+    }
+
+    /// The address of the Vault server.
+    pub fn addr(&self) -> &str {
+        &self.config.addr
+    }
+
     /// A readiness check.
     pub fn readiness_check(&self) -> crate::health::Check {
         let vault = self.clone();

@@ -182,6 +182,19 @@ max_sends = {{ include "egide.tomlInt" $e.codes.maxSends }}
 [directory]
 max_deactivation_ratio = {{ include "egide.tomlFloat" $e.directory.maxDeactivationRatio }}
 rpps_test_prefixes = {{ default (list) $e.directory.rppsTestPrefixes | toRawJson }}
+
+[certval]
+{{- $certval := $e.certval.endpoint }}
+{{- if not $certval }}
+{{- if not .root.Values.certval.enabled }}
+{{- fail "enrolment.certval.endpoint is required when certval.enabled is false (enrolment validates CPS cards through it)" }}
+{{- end }}
+{{- $certval = include "egide.backendUrl" (dict "root" .root "name" "certval") }}
+{{- end }}
+endpoint = {{ $certval | toRawJson }}
+timeout_ms = {{ include "egide.tomlInt" $e.certval.timeoutMs }}
+{{- else if eq .name "certval" }}
+{{- include "egide.certvalConfigFile" . }}
 {{- end }}
 {{- end }}
 
@@ -342,6 +355,8 @@ Usage: {{ include "egide.service" (dict "root" . "name" "enrolment") }}
 {{- if $configFile }}
 {{- $configFile = printf "%s\n" $configFile }}
 {{- end }}
+{{- /* Certificate files the settings refer to (certval's trust anchors; see _certval.tpl). */}}
+{{- $trustFiles := include "egide.trustFiles" $ctx | fromJson }}
 {{- if $v.serviceAccount.create }}
 ---
 apiVersion: v1
@@ -378,6 +393,15 @@ metadata:
 data:
   {{- dict (printf "%s.toml" $name) $configFile | toYaml | nindent 2 }}
 {{- end }}
+{{- if $trustFiles }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  {{- include "egide.metadata" (merge (dict "resourceName" (printf "%s-trust" (include "egide.componentName" $ctx))) $ctx) | nindent 2 }}
+data:
+  {{- toYaml $trustFiles | nindent 2 }}
+{{- end }}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -402,6 +426,10 @@ spec:
       {{- if $configFile }}
       {{- /* sha256 of the mounted file: a settings change rolls the pods. */}}
       {{- $_ := set $podAnnotations "checksum/config" (sha256sum $configFile) }}
+      {{- end }}
+      {{- if $trustFiles }}
+      {{- /* sha256 of the trust files as JSON: a new certificate rolls the pods. */}}
+      {{- $_ := set $podAnnotations "checksum/trust" (sha256sum (toJson $trustFiles)) }}
       {{- end }}
       {{- with $podAnnotations }}
       annotations:
@@ -447,6 +475,11 @@ spec:
               mountPath: {{ include "egide.configDir" $root }}
               readOnly: true
             {{- end }}
+            {{- if $trustFiles }}
+            - name: trust
+              mountPath: {{ include "egide.trustDir" $root }}
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
@@ -462,6 +495,13 @@ spec:
           configMap:
             name: {{ include "egide.componentName" $ctx }}
             # public settings only (no secrets): world-readable, independent of fsGroup
+            defaultMode: 0444
+        {{- end }}
+        {{- if $trustFiles }}
+        - name: trust
+          configMap:
+            name: {{ include "egide.componentName" $ctx }}-trust
+            # public certificates only
             defaultMode: 0444
         {{- end }}
       {{- with $svc.nodeSelector }}

@@ -27,6 +27,9 @@ pub struct EnrolmentConfig {
     /// Outgoing mail and SMS.
     #[serde(default)]
     pub mail: MailSettings,
+    /// The certificate validation service (e-CPS activation with a CPS card).
+    #[serde(default)]
+    pub certval: CertvalSettings,
 }
 
 impl AsRef<ServiceConfig> for EnrolmentConfig {
@@ -45,6 +48,7 @@ impl EnrolmentConfig {
             codes: CodeSettings::default(),
             proofing: ProofingSettings::default(),
             mail: MailSettings::default(),
+            certval: CertvalSettings::default(),
         }
     }
 }
@@ -206,6 +210,33 @@ impl Default for MailSettings {
     }
 }
 
+/// The certificate validation service.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CertvalSettings {
+    /// Its gRPC endpoint, `http://host:port`. Connected on first use, so enrolment starts
+    /// without it; card activations answer UNAVAILABLE while it is away.
+    pub endpoint: String,
+    /// Deadline of one call, connection included.
+    pub timeout_ms: u64,
+}
+
+impl Default for CertvalSettings {
+    fn default() -> Self {
+        Self {
+            endpoint: "http://127.0.0.1:50063".into(),
+            timeout_ms: 5000,
+        }
+    }
+}
+
+impl CertvalSettings {
+    /// The deadline of one call.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.max(1))
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 mod tests {
@@ -236,6 +267,15 @@ mod tests {
         assert_eq!(c.wallet.max_devices, 5);
         assert_eq!(c.service.grpc.listen.port(), 9);
         assert_eq!(c.proofing.providers.len(), 1);
+        assert_eq!(
+            c.certval.endpoint, "http://127.0.0.1:50063",
+            "the local certval"
+        );
+        let c = load("[certval]\nendpoint = \"http://certval:50051\"\ntimeout_ms = 200\n").unwrap();
+        assert_eq!(
+            (c.certval.endpoint.as_str(), c.certval.timeout()),
+            ("http://certval:50051", Duration::from_millis(200))
+        );
     }
 
     #[test]

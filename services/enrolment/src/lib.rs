@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod card_activation;
+pub mod certval;
 pub mod codes;
 pub mod config;
 pub mod devices;
@@ -46,6 +48,8 @@ pub struct Ctx {
     pub providers: Arc<TrustedProviders>,
     /// Wakes the mail dispatcher.
     pub mail: Arc<Notify>,
+    /// The certificate validation service (CPS cards).
+    pub certval: certval::Certval,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -100,6 +104,7 @@ pub async fn build(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
     let providers = Arc::new(trusted_providers(&config.proofing)?);
+    let certval = certval::Certval::new(&config.certval)?;
     let platform =
         Platform::connect::<migration::Migrator>(SERVICE, &config.service, shutdown.clone())
             .await?;
@@ -110,6 +115,7 @@ pub async fn build(
         config: Arc::new(config),
         providers,
         mail: dispatcher.waker(),
+        certval,
     };
     let listener = egide_kit::server::bind(ctx.config.service.grpc.listen).await?;
     let mut routes = RoutesBuilder::default();

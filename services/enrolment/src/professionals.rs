@@ -1,5 +1,5 @@
 //! Professionals: what the RPPS directory says, their contact channels and e-CPS activation
-//! (two one-time codes, then a device).
+//! (two one-time codes or a CPS card — [`crate::card_activation`] — then a device).
 
 use std::borrow::Cow;
 
@@ -87,8 +87,9 @@ impl From<ActivityJson<'_>> for pb::Activity {
     }
 }
 
+/// A professional as stored, with the e-CPS state and contacts.
 #[derive(FromQueryResult)]
-struct Row {
+pub(crate) struct Row {
     id_nat_ps: String,
     civility: String,
     last_name: String,
@@ -96,15 +97,20 @@ struct Row {
     profession_code: String,
     profession_label: String,
     activities: String,
-    active: bool,
+    pub(crate) active: bool,
     import_id: Uuid,
     updated_at: DateTime<Utc>,
-    ecps_state: Option<String>,
+    pub(crate) ecps_state: Option<String>,
     contact_email: Option<String>,
     contact_phone: Option<String>,
 }
 
-async fn row<C: ConnectionTrait>(conn: &C, id: &str, lock: bool) -> Result<Row, ApiError> {
+/// Reads a professional (`lock`: and locks the row for the transaction).
+pub(crate) async fn row<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    lock: bool,
+) -> Result<Row, ApiError> {
     Row::find_by_statement(Statement::from_sql_and_values(
         conn.get_database_backend(),
         format!(
@@ -176,7 +182,8 @@ pub async fn view<C: ConnectionTrait>(conn: &C, id: &str) -> Result<pb::Professi
     })
 }
 
-fn event(
+/// A `ProfessionalChanged` event about `id`.
+pub(crate) fn event(
     verb: &'static str,
     id: &str,
     active: bool,
@@ -295,18 +302,7 @@ pub async fn start_ecps(
     let id = parse_id(&req.id_nat_ps)?;
     let txn = ctx.platform.db.begin().await?;
     let r = row(&txn, &id, true).await?;
-    if !r.active {
-        return Err(ApiError::failed_precondition(
-            "professional_inactive",
-            "the RPPS directory lists this professional as inactive",
-        ));
-    }
-    if r.ecps_state.as_deref() == Some("active") && live_devices(&txn, &id).await? > 0 {
-        return Err(ApiError::failed_precondition(
-            "already_active",
-            "e-CPS is already active; register another device instead",
-        ));
-    }
+    ensure_may_activate(&txn, &r, &id).await?;
     let (email, phone) = channels(&r).ok_or_else(|| {
         ApiError::failed_precondition(
             "no_contact_channel",
@@ -421,7 +417,8 @@ pub async fn confirm_ecps(
     }
     txn.execute(Statement::from_sql_and_values(
         txn.get_database_backend(),
-        "UPDATE ecps SET state = 'pending_device', updated_at = now() WHERE id_nat_ps = $1",
+        "UPDATE ecps SET state = 'pending_device', verified_by = 'codes', \
+         card_certificate_sha256 = NULL, updated_at = now() WHERE id_nat_ps = $1",
         [Value::from(id.clone())],
     ))
     .await?;
@@ -439,6 +436,29 @@ pub async fn confirm_ecps(
     Ok(pb::ConfirmEcpsActivationResponse {
         professional: Some(view(&ctx.platform.db, &id).await?),
     })
+}
+
+/// Fails unless an activation (by codes or by card) may start: the directory lists the
+/// professional, and e-CPS is not active with a live device (one whose devices were all
+/// revoked is activated again).
+pub(crate) async fn ensure_may_activate<C: ConnectionTrait>(
+    conn: &C,
+    r: &Row,
+    id: &str,
+) -> Result<(), ApiError> {
+    if !r.active {
+        return Err(ApiError::failed_precondition(
+            "professional_inactive",
+            "the RPPS directory lists this professional as inactive",
+        ));
+    }
+    if r.ecps_state.as_deref() == Some("active") && live_devices(conn, id).await? > 0 {
+        return Err(ApiError::failed_precondition(
+            "already_active",
+            "e-CPS is already active; register another device instead",
+        ));
+    }
+    Ok(())
 }
 
 async fn live_devices<C: ConnectionTrait>(conn: &C, id: &str) -> Result<i64, DbErr> {
@@ -468,7 +488,7 @@ pub async fn ensure_device_allowed<C: ConnectionTrait>(conn: &C, id: &str) -> Re
         other => Err(ApiError::failed_precondition(
             "wrong_state",
             format!(
-                "e-CPS is {}; confirm the activation codes first",
+                "e-CPS is {}; confirm the activation codes or the CPS card first",
                 other.unwrap_or("not started")
             ),
         )),

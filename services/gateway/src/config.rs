@@ -33,6 +33,9 @@ pub struct GatewayConfig {
     /// Vault, for the keys the gateway checks tokens with. Optional likewise.
     #[serde(default)]
     pub vault: Option<VaultConfig>,
+    /// Client certificates (mTLS): who may call, validated by certval.
+    #[serde(default)]
+    pub client_auth: ClientAuthConfig,
     /// Logs.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
@@ -64,6 +67,54 @@ pub struct TlsConfig {
     pub key_file: PathBuf,
 }
 
+/// Whether callers must present a client certificate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMode {
+    /// Every call outside `public_routes` needs a valid structure certificate.
+    #[default]
+    Required,
+    /// A presented certificate must be valid; a call without one passes anonymously.
+    Optional,
+    /// Certificates are ignored (every call is anonymous).
+    Off,
+}
+
+/// Client certificates: offered at the TLS handshake, validated per call by certval
+/// (the route `certval` must exist unless `mode = "off"`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientAuthConfig {
+    /// `required`, `optional` or `off`.
+    pub mode: ClientAuthMode,
+    /// Path prefixes that never need a certificate.
+    pub public_routes: Vec<String>,
+    /// How long a valid chain is remembered (also bounded by the leaf's notAfter).
+    pub cache_ttl_secs: u64,
+    /// Chains remembered at most; the cache is emptied when full.
+    pub cache_capacity: usize,
+    /// The certval purpose client certificates must serve.
+    pub purpose: String,
+    /// Deadline of one ValidateChain call, in milliseconds.
+    pub validate_timeout_ms: u64,
+}
+
+impl Default for ClientAuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: ClientAuthMode::Required,
+            public_routes: vec![
+                "/grpc.health.v1.Health/".to_owned(),
+                "/grpc.reflection.".to_owned(),
+            ],
+            cache_ttl_secs: 300,
+            cache_capacity: 100_000,
+            purpose: "structure-client-auth".to_owned(),
+            validate_timeout_ms: 3_000,
+        }
+    }
+}
+
 impl GatewayConfig {
     /// Local defaults: gRPC on 127.0.0.1:8443, HTTP on 127.0.0.1:8080, no routes.
     pub fn local_defaults() -> Self {
@@ -83,6 +134,7 @@ impl GatewayConfig {
             max_message_bytes: default_max_message(),
             nats: None,
             vault: None,
+            client_auth: ClientAuthConfig::default(),
             telemetry: TelemetryConfig::default(),
         }
     }

@@ -88,6 +88,7 @@ fn metrics(router: &Router) -> String {
             let _ = writeln!(out, "{name}{{route=\"{route}\"}} {}", value(c));
         }
     }
+    router.auth.render_metrics(&mut out);
     let ready = u8::from(router.readiness.is_ready());
     let _ = writeln!(
         out,

@@ -4,8 +4,13 @@
 //! package (`/egide.<domain>.v1.…` → `<domain>`), applies a per-route deadline and a
 //! message size limit, and serves its own health, reflection and status. A plain HTTP
 //! listener serves `/healthz` (liveness), `/readyz` (every backend SERVING) and `/metrics`.
+//!
+//! Callers authenticate with a client certificate (an IGC-Santé ORG AUTH_CLI
+//! certificate), validated per call by certval; the verified structure reaches the
+//! backends as `x-egide-` headers (see `egide_kit::caller`), forged ones never do.
 #![forbid(unsafe_code)]
 
+mod client_auth;
 pub mod config;
 pub mod dev_tls;
 mod http_api;
@@ -36,7 +41,6 @@ pub struct Gateway {
 impl Gateway {
     /// Binds both listeners and starts serving.
     pub async fn start(config: GatewayConfig, shutdown: CancellationToken) -> anyhow::Result<Self> {
-        let tls = tls::acceptor(&config.tls)?;
         let mut backends = Vec::new();
         for (domain, url) in &config.routes {
             let channel = Endpoint::from_shared(url.clone())?
@@ -50,9 +54,30 @@ impl Gateway {
             .iter()
             .map(|(domain, channel)| (domain.clone(), backend_check(channel.clone())))
             .collect();
+        let certval = backends
+            .iter()
+            .find(|(domain, _)| domain == "certval")
+            .map(|(_, channel)| channel.clone());
+        let auth = Arc::new(client_auth::ClientAuth::new(
+            &config.client_auth,
+            certval,
+            config.nats.is_some(),
+        )?);
+        let tls = tls::acceptor(&config.tls, auth.asks_for_certificates())?;
+        let mut nats_client = None;
         if let Some(nats) = &config.nats {
             let client = egide_kit::nats::connect(nats, SERVICE).await?;
-            checks.push(("nats".into(), egide_kit::nats::readiness_check(client)));
+            checks.push((
+                "nats".into(),
+                egide_kit::nats::readiness_check(client.clone()),
+            ));
+            nats_client = Some(client);
+        }
+        if auth.asks_for_certificates() && nats_client.is_none() {
+            tracing::warn!(
+                ttl_secs = config.client_auth.cache_ttl_secs,
+                "no NATS: revoked client certificates are refused only once their cache entry expires"
+            );
         }
         if let Some(vault) = &config.vault {
             let vault = egide_kit::vault::Vault::new(vault.clone())?;
@@ -61,7 +86,14 @@ impl Gateway {
         }
         let readiness = Readiness::new(checks);
         let router = Arc::new(
-            proxy::Router::new(&config, backends, readiness.clone(), shutdown.clone()).await?,
+            proxy::Router::new(
+                &config,
+                backends,
+                auth.clone(),
+                readiness.clone(),
+                shutdown.clone(),
+            )
+            .await?,
         );
 
         let grpc = TcpListener::bind(config.grpc.listen).await?;
@@ -71,6 +103,9 @@ impl Gateway {
         tracing::info!(%grpc_addr, %http_addr, routes = ?config.routes.keys().collect::<Vec<_>>(), "gateway listening");
 
         let mut tasks = tokio::task::JoinSet::new();
+        if let Some(nats) = nats_client.filter(|_| auth.asks_for_certificates()) {
+            tasks.spawn(client_auth::follow::follow(nats, auth, shutdown.clone()));
+        }
         tasks.spawn(proxy::serve(grpc, tls, router.clone(), shutdown.clone()));
         tasks.spawn(http_api::serve(http, router, shutdown.clone()));
         tasks.spawn({

@@ -23,7 +23,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Code, Status, body::Body, service::Routes, transport::Channel};
 use tower::ServiceExt as _;
 
-use crate::config::GatewayConfig;
+use crate::{
+    client_auth::{ClientAuth, peer::PeerChain},
+    config::GatewayConfig,
+};
 
 /// Request counters of one route.
 #[derive(Debug, Default)]
@@ -36,9 +39,20 @@ pub struct Counters {
     pub micros: AtomicU64,
 }
 
+/// Where a call goes.
+enum Target<'a> {
+    /// The gateway's own health and reflection.
+    Local,
+    /// A backend, by route name.
+    Backend(&'a str, &'a Channel),
+    /// No route: UNIMPLEMENTED.
+    Unrouted,
+}
+
 /// Routes calls to backends or to the gateway's own services.
 pub struct Router {
     backends: BTreeMap<String, Channel>,
+    pub(crate) auth: Arc<ClientAuth>,
     local: Routes,
     timeout: Duration,
     max_message: usize,
@@ -50,6 +64,7 @@ impl Router {
     pub async fn new(
         config: &GatewayConfig,
         backends: Vec<(String, Channel)>,
+        auth: Arc<ClientAuth>,
         readiness: Readiness,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
@@ -86,6 +101,7 @@ impl Router {
         counters.insert("local".into(), Counters::default());
         Ok(Self {
             backends: backends.into_iter().collect(),
+            auth,
             local: Routes::new(health).add_service(reflection),
             timeout: Duration::from_millis(config.route_timeout_ms),
             max_message: config.max_message_bytes,
@@ -94,7 +110,11 @@ impl Router {
         })
     }
 
-    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+    async fn handle(
+        &self,
+        mut request: Request<Incoming>,
+        peer: Option<&PeerChain>,
+    ) -> Response<Body> {
         let started = Instant::now();
         let service = request
             .uri()
@@ -104,28 +124,38 @@ impl Router {
             .next()
             .unwrap_or_default()
             .to_owned();
-        let (route, response) = if service.starts_with("grpc.health.")
-            || service.starts_with("grpc.reflection.")
-        {
-            let response = match self.local.clone().oneshot(request.map(Body::new)).await {
-                Ok(r) => r,
-                Err(never) => match never {},
-            };
-            ("local", response)
-        } else {
-            let domain = service
-                .strip_prefix("egide.")
-                .and_then(|rest| rest.split('.').next())
-                .unwrap_or_default();
-            match self.backends.get_key_value(domain) {
-                Some((name, channel)) => {
-                    (name.as_str(), self.forward(channel.clone(), request).await)
+        let target =
+            if service.starts_with("grpc.health.") || service.starts_with("grpc.reflection.") {
+                Target::Local
+            } else {
+                let domain = service
+                    .strip_prefix("egide.")
+                    .and_then(|rest| rest.split('.').next())
+                    .unwrap_or_default();
+                match self.backends.get_key_value(domain) {
+                    Some((name, channel)) => Target::Backend(name.as_str(), channel),
+                    None => Target::Unrouted,
                 }
-                None => (
-                    "local",
-                    Status::unimplemented(format!("no route for service '{service}'")).into_http(),
-                ),
+            };
+        let path = request.uri().path().to_owned();
+        let admitted = self.auth.admit(&path, peer, request.headers_mut()).await;
+        let (route, response) = match (admitted, target) {
+            (Err(status), Target::Backend(name, _)) => (name, status.into_http()),
+            (Err(status), _) => ("local", status.into_http()),
+            (Ok(()), Target::Local) => {
+                let response = match self.local.clone().oneshot(request.map(Body::new)).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                };
+                ("local", response)
             }
+            (Ok(()), Target::Backend(name, channel)) => {
+                (name, self.forward(channel.clone(), request).await)
+            }
+            (Ok(()), Target::Unrouted) => (
+                "local",
+                Status::unimplemented(format!("no route for service '{service}'")).into_http(),
+            ),
         };
         if let Some(c) = self.counters.get(route) {
             c.requests.fetch_add(1, Ordering::Relaxed);
@@ -333,9 +363,13 @@ pub async fn serve(
                 }
                 Err(_) => return,
             };
+            // The chain is read once; certval judges it per call (it may be revoked
+            // while the connection lasts).
+            let chain = PeerChain::from_tls(stream.get_ref().1.peer_certificates()).map(Arc::new);
             let service = hyper::service::service_fn(move |req| {
                 let router = router.clone();
-                async move { Ok::<_, Infallible>(router.handle(req).await) }
+                let chain = chain.clone();
+                async move { Ok::<_, Infallible>(router.handle(req, chain.as_deref()).await) }
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             if let Err(error) = watcher.watch(conn.into_owned()).await {

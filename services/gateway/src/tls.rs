@@ -6,10 +6,11 @@ use anyhow::Context as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::TlsConfig;
+use crate::{client_auth::verifier::OfferClientCert, config::TlsConfig};
 
-/// An acceptor offering HTTP/2 only (gRPC).
-pub fn acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
+/// An acceptor offering HTTP/2 only (gRPC). With `ask_client_cert`, the handshake asks
+/// for a client certificate without requiring one (see [`OfferClientCert`]).
+pub fn acceptor(config: &TlsConfig, ask_client_cert: bool) -> anyhow::Result<TlsAcceptor> {
     let certs = CertificateDer::pem_file_iter(&config.cert_file)
         .with_context(|| format!("tls.cert_file {}", config.cert_file.display()))?
         .collect::<Result<Vec<_>, _>>()
@@ -17,10 +18,14 @@ pub fn acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
     let key = PrivateKeyDer::from_pem_file(&config.key_file)
         .with_context(|| format!("tls.key_file {}", config.key_file.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = if ask_client_cert {
+        builder.with_client_cert_verifier(Arc::new(OfferClientCert::new(&provider)))
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut server = builder.with_single_cert(certs, key)?;
     server.alpn_protocols = vec![b"h2".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(server)))
 }

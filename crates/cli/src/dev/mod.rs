@@ -242,6 +242,13 @@ async fn start_all(
     wait_tcp("openbao", args.vault_port, Duration::from_secs(15)).await?;
     let approles = bootstrap_vault(&vault_addr, &vault_dir).await?;
     println!("  openbao   up on {vault_addr} (unsealed, transit keys and AppRoles ready)");
+    // The dev PKI (idempotent: built on the first `up`, found afterwards), before the
+    // services: certval starts with the configuration that trusts it.
+    let certval_config = crate::pki::init_for_dev_up(run_dir, &vault_addr).await?;
+    println!(
+        "  pki       dev IGC-Santé PKI ready (roots in {})",
+        run_dir.join("pki/anchors").display()
+    );
 
     // Simulators, then services.
     let sims = sims::start(run_dir, logs, bin_dir, args, children).await?;
@@ -271,6 +278,9 @@ async fn start_all(
             .env(format!("{prefix}TELEMETRY__FORMAT"), "pretty");
         if service == "enrolment" {
             cmd.env("EGIDE_CONFIG", &sims.enrolment_config);
+        }
+        if service == "certval" {
+            cmd.env("EGIDE_CONFIG", &certval_config);
         }
         children
             .0

@@ -39,6 +39,28 @@ const COMMON_POLICY: &str = "path \"transit/sign/egide-*\" { capabilities = [\"u
 const ENROLMENT_POLICY: &str =
     "path \"transit/hmac/egide-ins-digest\" { capabilities = [\"update\"] }\n";
 
+/// What certval may do besides, on each mount of the dev PKI: read its CA certificates,
+/// CRLs and issued certificates, and revoke (RevokeCertificate revokes a dev certificate
+/// in its mount so that the CRL and OCSP say so). Listed mount by mount: a policy glob
+/// only ends a path, so `pki-test-*/revoke` cannot be written.
+fn certval_policy() -> String {
+    egide_devpki::mounts()
+        .into_iter()
+        .map(|m| {
+            format!(
+                "path \"{m}/revoke\" {{ capabilities = [\"update\"] }}\n\
+                 path \"{m}/cert/*\" {{ capabilities = [\"read\"] }}\n\
+                 path \"{m}/ca\" {{ capabilities = [\"read\"] }}\n\
+                 path \"{m}/ca/pem\" {{ capabilities = [\"read\"] }}\n\
+                 path \"{m}/ca_chain\" {{ capabilities = [\"read\"] }}\n\
+                 path \"{m}/crl\" {{ capabilities = [\"read\"] }}\n\
+                 path \"{m}/crl/pem\" {{ capabilities = [\"read\"] }}\n\
+                 path \"{m}/issuer/*\" {{ capabilities = [\"read\"] }}\n"
+            )
+        })
+        .collect()
+}
+
 /// Initialises (first run) and unseals Vault, then makes sure the transit engine and keys,
 /// the AppRole method and one role per service exist. Returns each service's credentials.
 pub async fn bootstrap_vault(
@@ -111,6 +133,7 @@ async fn configure_vault(root: &VaultClient) -> anyhow::Result<BTreeMap<String, 
         let policy_name = format!("egide-{service}");
         let policy = match service {
             "enrolment" => format!("{COMMON_POLICY}{ENROLMENT_POLICY}"),
+            "certval" => format!("{COMMON_POLICY}{}", certval_policy()),
             _ => COMMON_POLICY.to_owned(),
         };
         vaultrs::sys::policy::set(root, &policy_name, &policy).await?;

@@ -11,7 +11,7 @@ use egide_proto::enrolment::v1::{self as pb, enrolment_service_server::Enrolment
 use futures::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::{Ctx, devices, directory, professionals, wallets};
+use crate::{Ctx, card_activation, devices, directory, professionals, wallets};
 
 pub use structures::STRUCTURE_REGISTERED;
 
@@ -118,6 +118,22 @@ impl EnrolmentService for EnrolmentApi {
         request: Request<pb::ConfirmEcpsActivationRequest>,
     ) -> Result<Response<pb::ConfirmEcpsActivationResponse>, Status> {
         respond(professionals::confirm_ecps(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "StartCardActivation"))]
+    async fn start_card_activation(
+        &self,
+        request: Request<pb::StartCardActivationRequest>,
+    ) -> Result<Response<pb::StartCardActivationResponse>, Status> {
+        respond(card_activation::start(&self.ctx, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CompleteCardActivation"))]
+    async fn complete_card_activation(
+        &self,
+        request: Request<pb::CompleteCardActivationRequest>,
+    ) -> Result<Response<pb::CompleteCardActivationResponse>, Status> {
+        respond(card_activation::complete(&self.ctx, request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "StartWalletEnrolment"))]

@@ -7,6 +7,7 @@ mod files;
 mod helpers;
 mod patient;
 
+mod cards;
 mod codes;
 mod devices;
 mod directory;

@@ -1,10 +1,10 @@
-//! Starts enrolment, audit and a gateway routing to them.
+//! Starts enrolment, audit and a gateway routing to them (client certificates off).
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use egide_gateway::{
     Gateway, GatewayConfig,
-    config::{Listen, TlsConfig},
+    config::{ClientAuthConfig, ClientAuthMode, Listen, TlsConfig},
 };
 use egide_kit::{app::Running, config::ServiceConfig};
 use egide_proto::{
@@ -108,6 +108,11 @@ pub async fn spawn_gateway(
             key_file: tls.key_file.clone(),
         },
         routes,
+        // These tests are about routing; client certificates are `client_auth`'s.
+        client_auth: ClientAuthConfig {
+            mode: ClientAuthMode::Off,
+            ..ClientAuthConfig::default()
+        },
         ..GatewayConfig::local_defaults()
     };
     let gateway = Gateway::start(config, shutdown.clone())
@@ -155,26 +160,31 @@ impl TestApp {
 
     /// `GET path` on the gateway's HTTP listener: (status code, body).
     pub async fn http_get(&self, path: &str) -> (u16, String) {
-        let mut tcp = tokio::net::TcpStream::connect(self.http_addr)
-            .await
-            .expect("connect to the HTTP listener");
-        tcp.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-            .await
-            .expect("send request");
-        let mut raw = Vec::new();
-        tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut raw))
-            .await
-            .expect("an answer within 5 s")
-            .expect("read answer");
-        let text = String::from_utf8(raw).expect("UTF-8 answer");
-        let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("a status line");
-        (status, body.to_owned())
+        http_get(self.http_addr, path).await
     }
+}
+
+/// `GET path` on an HTTP listener: (status code, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the HTTP listener");
+    tcp.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .await
+        .expect("send request");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut raw))
+        .await
+        .expect("an answer within 5 s")
+        .expect("read answer");
+    let text = String::from_utf8(raw).expect("UTF-8 answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    (status, body.to_owned())
 }
 
 pub use egide_testkit::eventually;

@@ -1,0 +1,403 @@
+//! Name constraints (RFC 5280 §4.2.1.10) and peer-name matching (RFC 6125, as Go).
+//!
+//! Names checked against constraints: the subject DN (directoryName) and the
+//! subjectAltName dNSName, rfc822Name, iPAddress and directoryName entries. The
+//! emailAddress attribute of the subject and the CN are not names here (the CN is
+//! never used, as in Go). DNS constraints follow the common reading: `example.com`
+//! permits the host and its subdomains, `.example.com` only subdomains.
+//! DirectoryName constraints compare RDNs byte for byte (no case folding). A
+//! constraint of another type (URI, otherName…) fails closed when the certificate
+//! has a name of that type.
+
+use std::net::IpAddr;
+
+use crate::cert::Certificate;
+use crate::der::{self, Reader};
+use crate::reason::{Error, Reason};
+
+/// A GeneralName, borrowed from DER.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GeneralName<'a> {
+    Email(&'a [u8]),
+    Dns(&'a [u8]),
+    /// A Name SEQUENCE, DER.
+    Directory(&'a [u8]),
+    Uri(&'a [u8]),
+    Ip(&'a [u8]),
+    /// Any other choice, by its context tag number.
+    Other(u8),
+}
+
+impl GeneralName<'_> {
+    fn kind(&self) -> u8 {
+        match self {
+            Self::Email(_) => 1,
+            Self::Dns(_) => 2,
+            Self::Directory(_) => 4,
+            Self::Uri(_) => 6,
+            Self::Ip(_) => 7,
+            Self::Other(t) => *t,
+        }
+    }
+}
+
+fn general_name(tlv: der::Tlv<'_>) -> Option<GeneralName<'_>> {
+    Some(match tlv.tag {
+        0x81 => GeneralName::Email(tlv.value),
+        0x82 => GeneralName::Dns(tlv.value),
+        0xa4 => GeneralName::Directory(der::single(tlv.value, der::SEQUENCE)?.raw),
+        0x86 => GeneralName::Uri(tlv.value),
+        0x87 => GeneralName::Ip(tlv.value),
+        t if t & 0xc0 == 0x80 => GeneralName::Other(t & 0x1f),
+        _ => return None,
+    })
+}
+
+/// The subjectAltName entries; an error when the extension is malformed.
+pub(crate) fn san_names(cert: &Certificate) -> Result<Vec<GeneralName<'_>>, Error> {
+    let Some(san) = cert.san_der() else {
+        return Ok(Vec::new());
+    };
+    let bad = || Error::new(Reason::MalformedCertificate, "malformed subjectAltName");
+    let seq = der::single(san, der::SEQUENCE).ok_or_else(bad)?;
+    let mut r = Reader::new(seq.value);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        out.push(r.read().and_then(general_name).ok_or_else(bad)?);
+    }
+    Ok(out)
+}
+
+struct Constraints<'a> {
+    permitted: Vec<GeneralName<'a>>,
+    excluded: Vec<GeneralName<'a>>,
+}
+
+fn parse_constraints(nc: &[u8]) -> Option<Constraints<'_>> {
+    let seq = der::single(nc, der::SEQUENCE)?;
+    let mut r = Reader::new(seq.value);
+    let permitted = match r.optional(0xa0) {
+        Some(t) => subtrees(t.value)?,
+        None => Vec::new(),
+    };
+    let excluded = match r.optional(0xa1) {
+        Some(t) => subtrees(t.value)?,
+        None => Vec::new(),
+    };
+    r.is_empty().then_some(Constraints {
+        permitted,
+        excluded,
+    })
+}
+
+fn subtrees(data: &[u8]) -> Option<Vec<GeneralName<'_>>> {
+    let mut r = Reader::new(data);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        let subtree = r.expect(der::SEQUENCE)?;
+        let mut s = Reader::new(subtree.value);
+        let base = general_name(s.read()?)?;
+        // RFC 5280: minimum is 0 and maximum absent; anything else is unsupported.
+        if let Some(min) = s.optional(0x80)
+            && min.value != [0]
+        {
+            return None;
+        }
+        if !s.is_empty() {
+            return None;
+        }
+        out.push(base);
+    }
+    Some(out)
+}
+
+/// Checks `cert`'s names against the nameConstraints of `ca`.
+pub(crate) fn check_name_constraints(ca: &Certificate, cert: &Certificate) -> Result<(), Error> {
+    let Some(nc) = ca.name_constraints_der() else {
+        return Ok(());
+    };
+    let fail = |detail: String| Error::new(Reason::NameConstraints, detail);
+    let constraints = parse_constraints(nc)
+        .ok_or_else(|| fail(format!("unsupported nameConstraints in {}", ca.label())))?;
+    let mut names = san_names(cert)?;
+    let subject = cert.subject_der();
+    // An empty subject (SEQUENCE with no RDN) names nothing.
+    if subject.len() > 2 {
+        names.push(GeneralName::Directory(subject));
+    }
+    for name in &names {
+        if constraints
+            .excluded
+            .iter()
+            .any(|c| c.kind() == name.kind() && matches_constraint(name, c) != Some(false))
+        {
+            return Err(fail(format!(
+                "{} is excluded by the name constraints of {}",
+                describe(name),
+                ca.label()
+            )));
+        }
+        let mut same_kind = constraints
+            .permitted
+            .iter()
+            .filter(|c| c.kind() == name.kind())
+            .peekable();
+        if same_kind.peek().is_some()
+            && !same_kind.any(|c| matches_constraint(name, c) == Some(true))
+        {
+            return Err(fail(format!(
+                "{} is not permitted by the name constraints of {}",
+                describe(name),
+                ca.label()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn describe(name: &GeneralName<'_>) -> String {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match name {
+        // Mailboxes may name a person: not repeated in details.
+        GeneralName::Email(_) => "an email address".to_owned(),
+        GeneralName::Dns(b) => format!("DNS name {}", text(b)),
+        GeneralName::Directory(_) => "directory name".to_owned(),
+        GeneralName::Uri(b) => format!("URI {}", text(b)),
+        GeneralName::Ip(b) => match ip_from_bytes(b) {
+            Some(ip) => format!("IP address {ip}"),
+            None => "malformed IP address".to_owned(),
+        },
+        GeneralName::Other(t) => format!("name of type [{t}]"),
+    }
+}
+
+/// `Some(true)` match, `Some(false)` no match, `None` cannot tell (unsupported or
+/// malformed: counts as a match for exclusions and a non-match for permissions).
+fn matches_constraint(name: &GeneralName<'_>, constraint: &GeneralName<'_>) -> Option<bool> {
+    match (name, constraint) {
+        (GeneralName::Dns(n), GeneralName::Dns(c)) => Some(dns_in_subtree(n, c)),
+        (GeneralName::Email(n), GeneralName::Email(c)) => email_in_subtree(n, c),
+        (GeneralName::Ip(n), GeneralName::Ip(c)) => ip_in_subtree(n, c),
+        (GeneralName::Directory(n), GeneralName::Directory(c)) => dn_in_subtree(n, c),
+        _ => None,
+    }
+}
+
+fn trim_dot(b: &[u8]) -> &[u8] {
+    b.strip_suffix(b".").unwrap_or(b)
+}
+
+fn dns_in_subtree(name: &[u8], constraint: &[u8]) -> bool {
+    let name = trim_dot(name);
+    let constraint = trim_dot(constraint);
+    if constraint.is_empty() {
+        return true;
+    }
+    if constraint.starts_with(b".") {
+        return name.len() > constraint.len() && ends_with_ci(name, constraint);
+    }
+    if name.eq_ignore_ascii_case(constraint) {
+        return true;
+    }
+    name.len() > constraint.len()
+        && ends_with_ci(name, constraint)
+        && name[name.len() - constraint.len() - 1] == b'.'
+}
+
+fn ends_with_ci(s: &[u8], suffix: &[u8]) -> bool {
+    s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+fn email_in_subtree(name: &[u8], constraint: &[u8]) -> Option<bool> {
+    let at = name.iter().rposition(|&b| b == b'@')?;
+    let host = &name[at + 1..];
+    if constraint.contains(&b'@') {
+        // A whole mailbox: local part exact, host case-insensitive.
+        let cat = constraint.iter().rposition(|&b| b == b'@')?;
+        return Some(
+            name[..at] == constraint[..cat] && host.eq_ignore_ascii_case(&constraint[cat + 1..]),
+        );
+    }
+    if constraint.starts_with(b".") {
+        return Some(host.len() > constraint.len() && ends_with_ci(host, constraint));
+    }
+    Some(host.eq_ignore_ascii_case(constraint))
+}
+
+fn ip_in_subtree(name: &[u8], constraint: &[u8]) -> Option<bool> {
+    if !matches!(name.len(), 4 | 16) || !matches!(constraint.len(), 8 | 32) {
+        return None;
+    }
+    if constraint.len() != name.len() * 2 {
+        return Some(false); // IPv4 name vs IPv6 range or the reverse
+    }
+    let (addr, mask) = constraint.split_at(name.len());
+    Some(
+        name.iter()
+            .zip(addr)
+            .zip(mask)
+            .all(|((n, a), m)| n & m == a & m),
+    )
+}
+
+/// Whether the RDN sequence of `name` starts with that of `constraint`.
+fn dn_in_subtree(name: &[u8], constraint: &[u8]) -> Option<bool> {
+    let n = der::single(name, der::SEQUENCE)?;
+    let c = der::single(constraint, der::SEQUENCE)?;
+    let mut nr = Reader::new(n.value);
+    let mut cr = Reader::new(c.value);
+    while !cr.is_empty() {
+        let want = cr.expect(der::SET)?;
+        match nr.read() {
+            Some(have) if have.raw == want.raw => {}
+            Some(_) | None => return Some(false),
+        }
+    }
+    Some(true)
+}
+
+fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
+    match b.len() {
+        4 => <[u8; 4]>::try_from(b).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(b).ok().map(IpAddr::from),
+        _ => None,
+    }
+}
+
+/// Checks that `cert` is valid for `peer_name`, as a TLS client checks a server.
+///
+/// An IP address (v4 or v6 text) must equal a subjectAltName iPAddress. Otherwise
+/// the name is a DNS name and must match a subjectAltName dNSName: ASCII
+/// case-insensitive, one trailing dot ignored, a wildcard only as the whole
+/// left-most label of a pattern with at least two more labels (`*.example.com`),
+/// matching exactly one non-empty label. The subject CN is never used.
+/// [`Reason::NameMismatch`] otherwise.
+pub fn verify_peer_name(cert: &Certificate, peer_name: &str) -> Result<(), Error> {
+    let mismatch = || {
+        Error::new(
+            Reason::NameMismatch,
+            format!("certificate is not valid for {peer_name:?}"),
+        )
+    };
+    let names = san_names(cert)?;
+    if let Ok(ip) = peer_name
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(peer_name)
+        .parse::<IpAddr>()
+    {
+        let found = names.iter().any(|n| match n {
+            GeneralName::Ip(b) => ip_from_bytes(b).is_some_and(|a| canonical(a) == canonical(ip)),
+            _ => false,
+        });
+        return if found { Ok(()) } else { Err(mismatch()) };
+    }
+    let host = trim_dot(peer_name.as_bytes());
+    if !valid_host(host, false) {
+        return Err(mismatch());
+    }
+    let found = names.iter().any(|n| match n {
+        GeneralName::Dns(pattern) => dns_matches(pattern, host),
+        _ => false,
+    });
+    if found { Ok(()) } else { Err(mismatch()) }
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// LDH labels separated by dots (underscores tolerated, as Go does); with
+/// `wildcard`, the first label may be exactly `*`.
+fn valid_host(host: &[u8], wildcard: bool) -> bool {
+    if host.is_empty() || host.len() > 253 {
+        return false;
+    }
+    host.split(|&b| b == b'.').enumerate().all(|(i, label)| {
+        if wildcard && i == 0 && label == b"*" {
+            return true;
+        }
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !label.starts_with(b"-")
+            && !label.ends_with(b"-")
+    })
+}
+
+fn dns_matches(pattern: &[u8], host: &[u8]) -> bool {
+    let pattern = trim_dot(pattern);
+    if !valid_host(pattern, true) {
+        return false;
+    }
+    // An IP address written as a dNSName is not a DNS name.
+    if std::str::from_utf8(pattern).is_ok_and(|p| p.parse::<IpAddr>().is_ok()) {
+        return false;
+    }
+    match pattern.strip_prefix(b"*.") {
+        Some(base) => {
+            // At least two labels under the wildcard: no `*.com`.
+            if !base.contains(&b'.') {
+                return false;
+            }
+            match host.iter().position(|&b| b == b'.') {
+                Some(dot) => dot > 0 && host[dot + 1..].eq_ignore_ascii_case(base),
+                None => false,
+            }
+        }
+        None => pattern.eq_ignore_ascii_case(host),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_constraints() {
+        assert!(dns_in_subtree(b"example.com", b"example.com"));
+        assert!(dns_in_subtree(b"a.Example.com", b"example.COM"));
+        assert!(!dns_in_subtree(b"badexample.com", b"example.com"));
+        assert!(dns_in_subtree(b"a.example.com", b".example.com"));
+        assert!(!dns_in_subtree(b"example.com", b".example.com"));
+        assert!(dns_in_subtree(b"anything", b""));
+    }
+
+    #[test]
+    fn email_and_ip_constraints() {
+        assert_eq!(email_in_subtree(b"a@b.fr", b"b.fr"), Some(true));
+        assert_eq!(email_in_subtree(b"a@c.b.fr", b"b.fr"), Some(false));
+        assert_eq!(email_in_subtree(b"a@c.b.fr", b".b.fr"), Some(true));
+        assert_eq!(email_in_subtree(b"a@B.fr", b"a@b.fr"), Some(true));
+        assert_eq!(email_in_subtree(b"x@b.fr", b"a@b.fr"), Some(false));
+        assert_eq!(email_in_subtree(b"nope", b"b.fr"), None);
+        assert_eq!(
+            ip_in_subtree(&[10, 1, 2, 3], &[10, 0, 0, 0, 255, 0, 0, 0]),
+            Some(true)
+        );
+        assert_eq!(
+            ip_in_subtree(&[11, 1, 2, 3], &[10, 0, 0, 0, 255, 0, 0, 0]),
+            Some(false)
+        );
+        assert_eq!(ip_in_subtree(&[10, 1, 2, 3], &[0; 32]), Some(false));
+        assert_eq!(ip_in_subtree(&[10, 1, 2], &[0; 8]), None);
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(dns_matches(b"*.example.com", b"www.example.com"));
+        assert!(dns_matches(b"*.EXAMPLE.com.", b"www.example.com"));
+        assert!(!dns_matches(b"*.example.com", b"example.com"));
+        assert!(!dns_matches(b"*.example.com", b"a.b.example.com"));
+        assert!(!dns_matches(b"*.com", b"example.com"));
+        assert!(!dns_matches(b"w*.example.com", b"www.example.com"));
+        assert!(!dns_matches(b"www.*.com", b"www.example.com"));
+        assert!(!dns_matches(b"10.0.0.1", b"10.0.0.1"));
+        assert!(dns_matches(b"host.example.com", b"HOST.example.com"));
+    }
+}

@@ -1,0 +1,17 @@
+//! The certval database schema.
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20261122_000002_revocation;
+
+/// Every migration, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut migrations = egide_kit::outbox::migrations();
+        migrations.push(Box::new(m20261122_000002_revocation::Migration));
+        migrations
+    }
+}

@@ -1,0 +1,126 @@
+//! The trust configuration in force: anchors by family, the families' CAs, and the
+//! purposes' profiles. Built from the configuration at start-up and again on SIGHUP.
+
+use std::{collections::HashMap, sync::Arc};
+
+use anyhow::{Context as _, bail};
+use egide_pki::{
+    Certificate,
+    path::Validator,
+    pem,
+    purpose::{self, Profile},
+    trust::{Family, TrustStore},
+};
+
+use crate::config::CertvalConfig;
+
+/// One loaded trust configuration (immutable; replaced as a whole on reload).
+pub struct Trust {
+    /// The path validator over the anchors.
+    pub validator: Validator,
+    /// Profiles by purpose name.
+    pub profiles: HashMap<String, Profile>,
+    /// Every CA certificate known (anchors and configured intermediates) by subject DER:
+    /// candidate issuers of CRLs and revocations.
+    pub cas: HashMap<Vec<u8>, Vec<Certificate>>,
+    /// The configured intermediates: path candidates added to what a caller sends.
+    pub intermediates: Vec<Certificate>,
+}
+
+impl Trust {
+    /// Reads the anchor and intermediate files of `config`.
+    pub fn load(config: &CertvalConfig) -> anyhow::Result<Self> {
+        let mut families = Vec::new();
+        let mut cas: HashMap<Vec<u8>, Vec<Certificate>> = HashMap::new();
+        let mut intermediates = Vec::new();
+        for (i, f) in config.trust.families.iter().enumerate() {
+            let cut_off = f
+                .cut_off
+                .as_deref()
+                .map(|s| {
+                    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                        .with_context(|| format!("trust.families[{i}].cut_off: {s}"))
+                })
+                .transpose()?;
+            let anchors = read_certs(&f.anchors)
+                .with_context(|| format!("trust.families[{i}] ({}) anchors", f.name))?;
+            if anchors.is_empty() {
+                bail!("trust.families[{i}] ({}): no anchor", f.name);
+            }
+            let inter = read_certs(&f.intermediates)
+                .with_context(|| format!("trust.families[{i}] ({}) intermediates", f.name))?;
+            for c in anchors.iter().chain(&inter) {
+                cas.entry(c.subject_der().to_vec())
+                    .or_default()
+                    .push(c.clone());
+            }
+            intermediates.extend(inter);
+            families.push((
+                Family {
+                    name: f.name.clone(),
+                    test: f.test,
+                    cut_off,
+                },
+                anchors,
+            ));
+        }
+        let store = TrustStore::new(families, config.trust.production)
+            .map_err(|e| anyhow::anyhow!("trust: {e}"))?;
+        let mut profiles = HashMap::new();
+        for name in purpose::PURPOSES {
+            let mut profile = purpose::builtin(name).context("built-in purpose")?;
+            if let Some(over) = config.purposes.get(name) {
+                if let Some(p) = &over.policies {
+                    profile.policies = p.clone();
+                }
+                if let Some(f) = &over.families {
+                    profile.families = f.clone();
+                }
+                if let Some(e) = &over.extended_key_usages {
+                    profile.extended_key_usages = e.clone();
+                }
+                if let Some(c) = over.check_revocation {
+                    profile.check_revocation = c;
+                }
+            }
+            profiles.insert(name.to_owned(), profile);
+        }
+        if let Some(unknown) = config
+            .purposes
+            .keys()
+            .find(|k| !purpose::PURPOSES.contains(&k.as_str()))
+        {
+            bail!(
+                "purposes.{unknown}: no such purpose (known: {})",
+                purpose::PURPOSES.join(", ")
+            );
+        }
+        Ok(Self {
+            validator: Validator::new(Arc::new(store)),
+            profiles,
+            cas,
+            intermediates,
+        })
+    }
+
+    /// The CA certificates whose subject is `name_der`.
+    pub fn cas_named(&self, name_der: &[u8]) -> &[Certificate] {
+        self.cas
+            .get(name_der)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+}
+
+fn read_certs(files: &[String]) -> anyhow::Result<Vec<Certificate>> {
+    let mut out = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| file.clone())?;
+        for der in
+            pem::decode_all(&bytes, "CERTIFICATE").map_err(|e| anyhow::anyhow!("{file}: {e}"))?
+        {
+            out.push(Certificate::from_der(der).map_err(|e| anyhow::anyhow!("{file}: {e}"))?);
+        }
+    }
+    Ok(out)
+}
