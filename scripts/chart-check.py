@@ -74,16 +74,20 @@ SECRET_ENV_SUFFIXES = ("__DATABASE__URL", "__VAULT__AUTH__SECRET_ID", "__VAULT__
 # Env vars outside the EGIDE_<SERVICE>__ convention that the chart may set.
 EXTRA_ENV = {"EGIDE_DATABASE_PASSWORD", "EGIDE_CONFIG"}
 
-# Services with a TOML settings file: the Rust source of their config structs and
-# the root struct whose (non-flattened) fields are the file's sections.
-CONFIG_SOURCES = {
-    "enrolment": ("services/enrolment/src/config.rs", "EnrolmentConfig"),
-    "certval": ("services/certval/src/config.rs", "CertvalConfig"),
+# Services with a TOML settings file: the Rust source of their config structs, the
+# root struct whose (non-flattened) fields are the file's sections, and which of
+# those fields the file holds (None: all of them; the gateway's listeners, TLS
+# files, routes, NATS and Vault stay environment variables).
+CONFIG_SOURCES: dict[str, tuple[str, str, list[str] | None]] = {
+    "enrolment": ("services/enrolment/src/config.rs", "EnrolmentConfig", None),
+    "certval": ("services/certval/src/config.rs", "CertvalConfig", None),
+    "gateway": ("services/gateway/src/config.rs", "GatewayConfig", ["client_auth"]),
 }
 # The values of a service (`<service>.<section>`, camelCase) that are its settings file's sections.
 SETTINGS_SECTIONS = {
     "enrolment": ["mail", "proofing", "wallet", "codes", "directory", "certval"],
     "certval": ["trust", "purposes", "revocation", "cache", "devPki"],
+    "gateway": ["clientAuth"],
 }
 # The purposes certval knows (the keys `certval.purposes` accepts).
 PURPOSES_SOURCE = "crates/pki/src/purpose.rs"
@@ -223,7 +227,25 @@ def value_sets() -> list[ValueSet]:
         "revocation": {"fetchCrls": False, "ocsp": False},
         "devPki": {"mounts": ["pki-test-fort-personnes"]},
     }}, release="cvdev"))
+    sets.append(ValueSet("clientauth", {"gateway": {"clientAuth": client_auth_settings()}}, release="mtls"))
+    # Client certificates validated by a certval outside the release.
+    external = "http://certval.pki.svc.cluster.local:50063"
+    sets.append(ValueSet("ext-certval", {
+        "certval": {"enabled": False},
+        "enrolment": {"certval": {"endpoint": external}},
+        "gateway": {"routes": {"certval": external}},
+    }, release="extcv"))
     return sets
+
+
+def client_auth_settings() -> dict[str, Any]:
+    """Every gateway client-certificate setting away from its default: mode optional, a
+    public route that needs TOML escaping, an integer Helm would print as 2.147483648e+09,
+    another purpose."""
+    return {"mode": "optional",
+            "publicRoutes": ["/grpc.health.v1.Health/", '/egide.directory.v1.Directory/"Search"\\é'],
+            "cacheTtlSecs": 60, "cacheCapacity": 1 << 31, "purpose": "ps-authentication",
+            "validateTimeoutMs": 1500}
 
 
 def certval_settings() -> dict[str, Any]:
@@ -295,7 +317,8 @@ def rejected_value_sets() -> list[tuple[str, dict[str, Any], str]]:
         ("code digits", {"enrolment": {"codes": {"digits": 20}}}, "digits"),
         ("rpps prefix", {"enrolment": {"directory": {"rppsTestPrefixes": ["99A"]}}}, "rppsTestPrefixes"),
         ("certval endpoint", {"enrolment": {"certval": {"endpoint": "certval:50051"}}}, "endpoint"),
-        ("no certval", {"certval": {"enabled": False}}, "enrolment.certval.endpoint is required"),
+        ("no certval", {"certval": {"enabled": False}, "gateway": {"clientAuth": {"mode": "off"}}},
+         "enrolment.certval.endpoint is required"),
         ("smtp peers", {"networkPolicy": {"egress": {"smtp": {"cidrs": ["10.0.0.0/8"]}}}}, "cidrs"),
         ("test family in production", {"certval": {"trust": {"families": [
             {"name": "IGC-SANTE-FORT", "anchors": [CA_ROOT_PEM], "test": True}]}}},
@@ -317,6 +340,23 @@ def rejected_value_sets() -> list[tuple[str, dict[str, Any], str]]:
         ("unknown-status policy", {"certval": {"revocation": {"unknown": "deny"}}}, "fail_closed"),
         ("dev PKI in production", {"certval": {"devPki": {"mounts": ["pki-test-fort-personnes"]}}}, "devPki"),
         ("revocation peers", {"networkPolicy": {"egress": {"revocation": {"cidrs": ["0.0.0.0/0"]}}}}, "cidrs"),
+        ("client auth mode", {"gateway": {"clientAuth": {"mode": "strict"}}}, "clientAuth/mode"),
+        ("client auth mode off unquoted", {"gateway": {"clientAuth": {"mode": False}}}, "clientAuth/mode"),
+        ("client auth purpose", {"gateway": {"clientAuth": {"purpose": "client-auth"}}}, "clientAuth/purpose"),
+        ("unknown client auth key", {"gateway": {"clientAuth": {"cacheTtl": 60}}}, "cacheTtl"),
+        ("public route /", {"gateway": {"clientAuth": {"publicRoutes": ["/grpc.reflection.", "/"]}}},
+         "clientAuth/publicRoutes/1"),
+        ("empty public route", {"gateway": {"clientAuth": {"publicRoutes": [""]}}}, "clientAuth/publicRoutes/0"),
+        ("client auth cache capacity", {"gateway": {"clientAuth": {"cacheCapacity": 0}}}, "clientAuth/cacheCapacity"),
+        ("client auth without certval", {"certval": {"enabled": False},
+                                         "enrolment": {"certval": {"endpoint": "http://certval.pki:50051"}}},
+         'gateway.clientAuth.mode is "required" but certval.enabled is false'),
+        ("optional client auth without certval", {
+            "certval": {"enabled": False}, "enrolment": {"certval": {"endpoint": "http://certval.pki:50051"}},
+            "gateway": {"clientAuth": {"mode": "optional"}}},
+         'gateway.clientAuth.mode is "optional" but certval.enabled is false'),
+        ("gateway kept from certval", {"networkPolicy": {"grpcCallers": {"certval": ["enrolment", "auth"]}}},
+         "does not list gateway"),
     ]
 
 
@@ -519,6 +559,12 @@ def _rust_default(expr: str, enums: dict[str, bool] | None = None) -> Any:
         return json.loads(m.group(1))
     if re.fullmatch(r"Vec::new\(\)|vec!\[\s*\]", expr):
         return []
+    m = re.fullmatch(r"vec!\[(.*)\]", expr, flags=re.S)
+    if m:
+        # split on the commas outside string literals
+        items = [i.strip() for i in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', m.group(1)) if i.strip()]
+        values = [_rust_default(i, enums) for i in items]
+        return _UNEVALUATED if any(v is _UNEVALUATED for v in values) else values
     if expr in ("true", "false"):
         return expr == "true"
     m = re.fullmatch(r"(\w+)::(\w+)", expr)
@@ -558,11 +604,12 @@ def _type_default(ty: str) -> Any:
     return _UNEVALUATED
 
 
-def parse_rust_config(path: Path, root: str) -> tuple[RustConfig | None, list[str]]:
-    """Sections, fields and defaults of the serde config structs in `path`. A default is
-    the struct's `Default` (impl or derive): the services load their settings over their
-    serialized defaults (figment), so a field-level `#[serde(default = ...)]` of a section
-    never applies."""
+def parse_rust_config(path: Path, root: str, only: list[str] | None = None
+                      ) -> tuple[RustConfig | None, list[str]]:
+    """Sections, fields and defaults of the serde config structs in `path` (`only`: just
+    those sections of `root`). A default is the struct's `Default` (impl or derive): the
+    services load their settings over their serialized defaults (figment), so a
+    field-level `#[serde(default = ...)]` of a section never applies."""
     try:
         src = path.read_text()
     except OSError as exc:
@@ -584,15 +631,23 @@ def parse_rust_config(path: Path, root: str) -> tuple[RustConfig | None, list[st
              for m in re.finditer(_ATTRS + r"^pub enum (\w+) \{", src, flags=re.M)}
     defaults: dict[str, dict[str, str]] = {}
     for m in re.finditer(r"^impl Default for (\w+) \{.*?\bSelf \{\n(.*?)^\s{8}\}", src, flags=re.M | re.S):
-        defaults[m.group(1)] = dict(re.findall(r"^\s*(\w+): (.+),\s*$", m.group(2), flags=re.M))
+        # a `vec![...]` spread over several lines -> one line
+        body = re.sub(r"vec!\[(.*?)\]", lambda v: "vec![" + " ".join(v.group(1).split()) + "]", m.group(2),
+                      flags=re.S)
+        defaults[m.group(1)] = dict(re.findall(r"^\s*(\w+): (.+),\s*$", body, flags=re.M))
     if root not in structs:
         return None, [f"{path}: struct {root} not found"]
+    missing = sorted(set(only or []) - {n for n, _ in structs[root]})
+    if missing:
+        return None, [f"{path}: {root} has no field {', '.join(missing)}"]
 
     def shown(ty: str) -> list[tuple[str, str]]:
         return [(n, t) for n, t in structs[ty] if (ty, n) not in CONFIG_NOT_IN_CHART]
 
     cfg = RustConfig({}, {}, set(), {}, [])
     for section, ty in structs[root]:
+        if only is not None and section not in only:
+            continue
         mapped = re.fullmatch(r"(?:BTreeMap|HashMap)<String,\s*(\w+)>", ty)
         if mapped and mapped.group(1) in structs:
             cfg.maps[section] = {n for n, _ in shown(mapped.group(1))}
@@ -745,6 +800,93 @@ def check_settings_files(docs: list[tuple[str, dict]], vs: ValueSet, merged: dic
         out += check_egress(docs, "certval", "CRL distribution points and OCSP responders",
                             [int(p) for p in egress["revocation"]["ports"]], egress["revocation"].get("to") or [],
                             present=bool(revocation["fetchCrls"] or revocation["ocsp"]))
+    return out + check_client_auth_flows(docs, vs, merged) + check_backend_ingress(docs, vs, merged)
+
+
+def _container_env(docs: list[tuple[str, dict]], component: str) -> dict[str, dict] | None:
+    for _, d in docs:
+        tmpl = d["spec"]["template"] if d["kind"] == "Deployment" else None
+        if tmpl and tmpl["metadata"]["labels"].get("app.kubernetes.io/component") == component:
+            return {e["name"]: e for c in tmpl["spec"].get("containers", []) for e in c.get("env") or []}
+    return None
+
+
+def check_client_auth_flows(docs: list[tuple[str, dict]], vs: ValueSet, merged: dict[str, Any]) -> list[str]:
+    """Unless gateway.clientAuth.mode is off, the gateway has a `certval` route (the
+    certval Service, or gateway.routes.certval) and the NATS URL, and behind
+    NetworkPolicies may reach certval's gRPC port and NATS (and certval admits it)."""
+    gateway = merged.get("gateway") or {}
+    if not gateway.get("enabled") or gateway["clientAuth"]["mode"] == "off":
+        return []
+    env = _container_env(docs, "gateway") or {}
+    out = []
+    route = (env.get("EGIDE_GATEWAY__ROUTES__CERTVAL") or {}).get("value")
+    override = (gateway.get("routes") or {}).get("certval")
+    if route is None:
+        out.append("gateway: client certificates asked for but no EGIDE_GATEWAY__ROUTES__CERTVAL")
+    elif override:
+        if route != override:
+            out.append(f"gateway: EGIDE_GATEWAY__ROUTES__CERTVAL={route}, expected gateway.routes.certval {override}")
+    else:
+        out += [f"gateway: EGIDE_GATEWAY__ROUTES__CERTVAL: {e}" for e in check_service_url(docs, route, "certval", merged)]
+    if (env.get("EGIDE_GATEWAY__NATS__URL") or {}).get("value") != merged["nats"]["url"]:
+        out.append("gateway: client certificates asked for but EGIDE_GATEWAY__NATS__URL is not nats.url "
+                   "(revocation events would be missed)")
+    if not vs.expect_netpol:
+        return out
+    egress = merged["networkPolicy"]["egress"]
+    out += check_egress(docs, "gateway", "NATS", [int(p) for p in egress["nats"]["ports"]], egress["nats"].get("to") or [])
+    if merged["certval"]["enabled"] and not override:
+        port = int(merged["certval"]["port"])
+        peer = {"podSelector": {"matchLabels": _selector(vs, merged, "certval")}}
+        out += check_egress(docs, "gateway", "certval", [port], [peer])
+        admitted = any(
+            {"podSelector": {"matchLabels": _selector(vs, merged, "gateway")}} in (rule.get("from") or [])
+            and port in {p.get("port") for p in rule.get("ports") or []}
+            for n in _policies(docs, "certval") for rule in n["spec"].get("ingress") or [])
+        if not admitted:
+            out.append(f"certval: its NetworkPolicy does not admit the gateway on port {port}")
+    return out
+
+
+def _selector(vs: ValueSet, merged: dict[str, Any], component: str) -> dict[str, str]:
+    """The selector labels of a component's pods (egide.selectorLabels)."""
+    return {"app.kubernetes.io/name": merged.get("nameOverride") or "egide",
+            "app.kubernetes.io/instance": vs.release, "app.kubernetes.io/component": component}
+
+
+def _policies(docs: list[tuple[str, dict]], component: str) -> list[dict]:
+    return [n for _, n in docs if n["kind"] == "NetworkPolicy"
+            and (n["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/component") == component]
+
+
+def check_backend_ingress(docs: list[tuple[str, dict]], vs: ValueSet, merged: dict[str, Any]) -> list[str]:
+    """Backends trust the x-egide-* identity headers only behind the gateway: every
+    backend's NetworkPolicy admits, on its gRPC port only, nothing but the pods of this
+    release that networkPolicy.grpcCallers lists (the gateway, and for certval Égide
+    services calling on their own behalf), never a namespace, an IP block or anyone."""
+    if not vs.expect_netpol:
+        return []
+    out = []
+    for backend in SERVICES[1:]:
+        if not (merged.get(backend) or {}).get("enabled"):
+            continue
+        callers = set(merged["networkPolicy"]["grpcCallers"].get(backend) or [])
+        allowed = [{"podSelector": {"matchLabels": _selector(vs, merged, c)}} for c in callers]
+        policies = _policies(docs, backend)
+        if len(policies) != 1:
+            out.append(f"{backend}: {len(policies)} NetworkPolicies select its pods, expected 1")
+        for n in policies:
+            ident = f"NetworkPolicy/{n['metadata']['name']}"
+            if "Ingress" not in (n["spec"].get("policyTypes") or []):
+                out.append(f"{ident}: does not restrict ingress")
+            for rule in n["spec"].get("ingress") or []:
+                peers = rule.get("from") or []
+                if not peers or any(p not in allowed for p in peers):
+                    out.append(f"{ident}: ingress from {peers or 'anyone'}, expected only {sorted(callers)}")
+                if {(p.get("port"), p.get("protocol", "TCP")) for p in rule.get("ports") or []} \
+                        != {(int(merged[backend]["port"]), "TCP")}:
+                    out.append(f"{ident}: ingress on {rule.get('ports') or 'every port'}, expected only the gRPC port")
     return out
 
 
@@ -887,17 +1029,23 @@ def check_egress(docs: list[tuple[str, dict]], component: str, what: str, ports:
 
 
 def check_purposes_match_code(chart_dir: Path) -> list[str]:
-    """The schema's certval.purposes names are the purposes the service knows (egide-pki PURPOSES)."""
+    """The schema's certval.purposes names and gateway.clientAuth.purpose values are the
+    purposes certval knows (egide-pki PURPOSES)."""
     src = (ROOT / PURPOSES_SOURCE).read_text()
     m = re.search(r"pub const PURPOSES: \[&str; \d+\] = \[(.*?)\];", src, flags=re.S)
     if m is None:
         return [f"{PURPOSES_SOURCE}: PURPOSES not found"]
     code = set(re.findall(r'"([^"]+)"', m.group(1)))
     schema = json.loads((chart_dir / "values.schema.json").read_text())
+    out = []
     chart = set(schema["definitions"]["certval"]["properties"]["purposes"]["properties"])
     if code != chart:
-        return [f"values.schema.json: certval.purposes accepts {sorted(chart)} but the service knows {sorted(code)}"]
-    return []
+        out.append(f"values.schema.json: certval.purposes accepts {sorted(chart)} but the service knows {sorted(code)}")
+    gateway = set(schema["definitions"]["gateway"]["properties"]["clientAuth"]["properties"]["purpose"]["enum"])
+    if code != gateway:
+        out.append(f"values.schema.json: gateway.clientAuth.purpose accepts {sorted(gateway)} "
+                   f"but certval knows {sorted(code)}")
+    return out
 
 
 def check_rejected(chart_dir: Path, kube_version: str) -> tuple[int, list[str]]:
@@ -980,8 +1128,8 @@ def main() -> int:
     policy_failures: list[str] = []
     policy_failures += check_values_documented(chart_dir)
     rust: dict[str, RustConfig] = {}
-    for service, (source, root) in CONFIG_SOURCES.items():
-        cfg, errors = parse_rust_config(ROOT / source, root)
+    for service, (source, root, only) in CONFIG_SOURCES.items():
+        cfg, errors = parse_rust_config(ROOT / source, root, only)
         policy_failures += errors
         if cfg is not None:
             rust[service] = cfg

@@ -21,6 +21,7 @@ pub mod directory;
 pub mod http;
 pub mod load;
 pub mod patient;
+pub mod pki;
 pub mod platform;
 pub mod supervise;
 

@@ -27,7 +27,10 @@ use tonic_health::pb::{
 
 use egide_testkit::{ServerSpec, Supervised};
 
-use crate::supervise::{self, os_envs};
+use crate::{
+    pki::DevPkiFiles,
+    supervise::{self, os_envs},
+};
 
 /// An Égide process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -242,6 +245,8 @@ pub struct Platform {
     procs: Mutex<BTreeMap<Service, Proc>>,
     channels: BTreeMap<Service, Channel>,
     gateway_channel: Option<Channel>,
+    gateway_ca: Option<PathBuf>,
+    pki: Option<DevPkiFiles>,
     sims: Option<Sims>,
     nats: Nats,
     postgres: Infra<Postgres>,
@@ -285,11 +290,22 @@ impl Platform {
             None
         };
 
+        let pki = if options.services.contains(&Service::Certval) {
+            Some(DevPkiFiles::set_up(&vault, dir.path()).await?)
+        } else {
+            None
+        };
+
         let mut procs = BTreeMap::new();
         let mut channels = BTreeMap::new();
         let mut routes = Vec::new();
+        let ports: BTreeMap<Service, u16> = options
+            .services
+            .iter()
+            .map(|&s| (s, egide_testkit::free_port()))
+            .collect();
         for &service in &options.services {
-            let port = egide_testkit::free_port();
+            let port = ports[&service];
             let database_url = {
                 let pg = &postgres;
                 blocking(|| pg.create_database(service.name()))?
@@ -311,6 +327,20 @@ impl Platform {
             ];
             if let Some(n) = options.db_max_connections {
                 envs.push((format!("{p}DATABASE__MAX_CONNECTIONS"), n.to_string()));
+            }
+            if let (Service::Certval, Some(pki)) = (service, &pki) {
+                envs.push((
+                    "EGIDE_CONFIG".into(),
+                    pki.certval_config.display().to_string(),
+                ));
+            }
+            if service == Service::Enrolment
+                && let Some(port) = ports.get(&Service::Certval)
+            {
+                envs.push((
+                    format!("{p}CERTVAL__ENDPOINT"),
+                    format!("http://127.0.0.1:{port}"),
+                ));
             }
             if let (Service::Enrolment, Some(sims)) = (service, &sims) {
                 envs.push((format!("{p}MAIL__SMTP_URL"), sims.mail.url()));
@@ -374,6 +404,13 @@ impl Platform {
                     options.log_filter.clone(),
                 ),
             ];
+            if pki.is_some() {
+                // Revocation events clear the gateway's cache of validated clients.
+                envs.push(("EGIDE_GATEWAY__NATS__URL".to_owned(), nats.url()));
+            } else {
+                // No certval to validate client certificates with.
+                envs.push(("EGIDE_GATEWAY__CLIENT_AUTH__MODE".to_owned(), "off".into()));
+            }
             for (service, url) in &routes {
                 envs.push((
                     format!(
@@ -383,9 +420,10 @@ impl Platform {
                     url.clone(),
                 ));
             }
-            let channel = egide_gateway::dev_tls::client_endpoint(
+            let channel = egide_gateway::dev_tls::client_endpoint_as(
                 &format!("https://localhost:{port}"),
                 &tls.ca_file,
+                pki.as_ref().map(|p| p.client.as_path()),
             )?
             .connect_lazy();
             channels.insert(Service::Gateway, channel.clone());
@@ -417,6 +455,10 @@ impl Platform {
             procs: Mutex::new(procs),
             channels,
             gateway_channel,
+            gateway_ca: options
+                .gateway
+                .then(|| dir.path().join("tls").join("ca.pem")),
+            pki,
             sims,
             nats,
             postgres,
@@ -447,6 +489,24 @@ impl Platform {
     /// Keeps the temp directory (logs) after drop.
     pub fn keep_logs(&self) {
         self.dir.keep();
+    }
+
+    /// The dev PKI (platforms with certval).
+    pub fn pki(&self) -> Option<&DevPkiFiles> {
+        self.pki.as_ref()
+    }
+
+    /// A new channel to the gateway presenting the client certificate in `identity_dir`
+    /// (`None`: no certificate).
+    pub fn gateway_channel_as(&self, identity_dir: Option<&Path>) -> anyhow::Result<Channel> {
+        let ca = self.gateway_ca.as_ref().context("no gateway")?;
+        let port = self.port(Service::Gateway)?;
+        Ok(egide_gateway::dev_tls::client_endpoint_as(
+            &format!("https://localhost:{port}"),
+            ca,
+            identity_dir,
+        )?
+        .connect_lazy())
     }
 
     /// The binaries' directory.

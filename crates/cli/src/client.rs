@@ -23,15 +23,25 @@ pub async fn gateway(run_dir: &Path) -> anyhow::Result<Channel> {
 /// shorter of the channel's and the request's own deadline).
 pub async fn gateway_with_timeout(run_dir: &Path, timeout: Duration) -> anyhow::Result<Channel> {
     let endpoints = Endpoints::read(run_dir)?;
-    let channel = egide_gateway::dev_tls::client_endpoint(
+    let identity = cli_identity_dir(run_dir);
+    let channel = egide_gateway::dev_tls::client_endpoint_as(
         &endpoints.gateway.grpc,
         Path::new(&endpoints.gateway.ca_file),
+        identity
+            .join("cert.pem")
+            .exists()
+            .then_some(identity.as_path()),
     )?
     .timeout(timeout)
     .connect()
     .await
     .with_context(|| format!("gateway {}", endpoints.gateway.grpc))?;
     Ok(channel)
+}
+
+/// Where `egide dev up` puts the CLI's client certificate (the gateway requires one).
+pub fn cli_identity_dir(run_dir: &Path) -> std::path::PathBuf {
+    run_dir.join("pki").join("cli")
 }
 
 /// The enrolment service's client, through the gateway.

@@ -19,6 +19,7 @@
 //! Vault is reached through any `vaultrs` client ([`vaultrs::client::Client`]) holding a
 //! token allowed to do what is asked (the dev root token for [`init`]).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod card;
 mod csr;

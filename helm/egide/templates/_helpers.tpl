@@ -195,6 +195,8 @@ endpoint = {{ $certval | toRawJson }}
 timeout_ms = {{ include "egide.tomlInt" $e.certval.timeoutMs }}
 {{- else if eq .name "certval" }}
 {{- include "egide.certvalConfigFile" . }}
+{{- else if eq .name "gateway" }}
+{{- include "egide.gatewayConfigFile" . }}
 {{- end }}
 {{- end }}
 

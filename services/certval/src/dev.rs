@@ -38,7 +38,11 @@ impl DevTrust {
             let root = dir.join(format!("{slug}-root.pem"));
             let cas = dir.join(format!("{slug}-cas.pem"));
             std::fs::write(&root, &f.root_pem)?;
-            let pems: String = f.intermediates.iter().map(|(_, pem)| pem.as_str()).collect();
+            let pems: String = f
+                .intermediates
+                .iter()
+                .map(|(_, pem)| pem.as_str())
+                .collect();
             std::fs::write(&cas, pems)?;
             mounts.extend(f.intermediates.iter().map(|(m, _)| m.clone()));
             families.push(FamilySettings {
@@ -90,7 +94,10 @@ impl DevTrust {
             out.push('\n');
         }
         for (purpose, oid) in DEV_POLICIES {
-            out.push_str(&format!("[purposes.{purpose}]\npolicies = [{}]\n\n", q(oid)));
+            out.push_str(&format!(
+                "[purposes.{purpose}]\npolicies = [{}]\n\n",
+                q(oid)
+            ));
         }
         out.push_str(&format!("[dev_pki]\nmounts = {}\n", list(&self.mounts)));
         out

@@ -72,15 +72,33 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 /// A client endpoint for a gateway at `url` (`https://localhost:port`) that trusts only the
 /// CA in `ca_file`, with the deadlines the CLI and the test harnesses use.
 pub fn client_endpoint(url: &str, ca_file: &Path) -> anyhow::Result<tonic::transport::Endpoint> {
-    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+    client_endpoint_as(url, ca_file, None)
+}
+
+/// [`client_endpoint`] presenting the client certificate in `identity_dir` (hospital
+/// software: `cert.pem`, its CA chain in `chain.pem`, `key.pem`, as `egide pki
+/// issue-structure` writes them).
+pub fn client_endpoint_as(
+    url: &str,
+    ca_file: &Path,
+    identity_dir: Option<&Path>,
+) -> anyhow::Result<tonic::transport::Endpoint> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
     let ca = std::fs::read_to_string(ca_file)
         .map_err(|e| anyhow::anyhow!("{}: {e}", ca_file.display()))?;
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca))
+        .domain_name("localhost");
+    if let Some(dir) = identity_dir {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        };
+        let chain = read("cert.pem")? + &read("chain.pem").unwrap_or_default();
+        tls = tls.identity(Identity::from_pem(chain, read("key.pem")?));
+    }
     Ok(Endpoint::from_shared(url.to_owned())?
-        .tls_config(
-            ClientTlsConfig::new()
-                .ca_certificate(Certificate::from_pem(ca))
-                .domain_name("localhost"),
-        )?
+        .tls_config(tls)?
         .connect_timeout(std::time::Duration::from_secs(3))
         .timeout(std::time::Duration::from_secs(30)))
 }

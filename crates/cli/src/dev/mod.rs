@@ -163,6 +163,14 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// certval's offset from the first service port.
+fn certval_offset() -> u16 {
+    SERVICES
+        .iter()
+        .find(|(s, _)| *s == "certval")
+        .map_or(2, |(_, offset)| *offset)
+}
+
 async fn wait_for_stop(children: &mut Children) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).ok();
@@ -277,7 +285,13 @@ async fn start_all(
             .env(format!("{prefix}VAULT__AUTH__SECRET_ID"), secret_id)
             .env(format!("{prefix}TELEMETRY__FORMAT"), "pretty");
         if service == "enrolment" {
-            cmd.env("EGIDE_CONFIG", &sims.enrolment_config);
+            cmd.env("EGIDE_CONFIG", &sims.enrolment_config).env(
+                format!("{prefix}CERTVAL__ENDPOINT"),
+                format!(
+                    "http://127.0.0.1:{}",
+                    args.service_port_base + certval_offset()
+                ),
+            );
         }
         if service == "certval" {
             cmd.env("EGIDE_CONFIG", &certval_config);

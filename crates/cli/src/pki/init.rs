@@ -104,5 +104,37 @@ pub async fn init_for_dev_up(run_dir: &Path, vault_addr: &str) -> anyhow::Result
     );
     egide_devpki::write_public(&path, text.as_bytes())
         .with_context(|| format!("{}", path.display()))?;
+    ensure_cli_credential(run_dir, &client).await?;
     Ok(path)
+}
+
+/// The CLI is hospital software to the gateway, which requires an ORG AUTH_CLI
+/// certificate: `egide dev up` issues one (once) into `.run/pki/cli/`, and every CLI
+/// verb presents it (see `client::gateway`).
+async fn ensure_cli_credential(
+    run_dir: &Path,
+    client: &impl vaultrs::client::Client,
+) -> anyhow::Result<()> {
+    let dir = crate::client::cli_identity_dir(run_dir);
+    if dir.join("cert.pem").exists() && dir.join("key.pem").exists() {
+        return Ok(());
+    }
+    let credential = egide_devpki::issue_structure(
+        client,
+        &egide_devpki::StructureRequest {
+            family: egide_devpki::Family::Elementaire,
+            idnat_struct: "1010003374".parse()?,
+            organisation: "EGIDE DEV".into(),
+            departement: "75".into(),
+            application: "egide-cli".into(),
+            key: egide_devpki::KeyKind::P256,
+            ttl: None,
+        },
+    )
+    .await
+    .context("issuing the CLI's client certificate")?;
+    credential
+        .write(&dir)
+        .with_context(|| format!("{}", dir.display()))?;
+    Ok(())
 }

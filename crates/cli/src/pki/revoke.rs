@@ -78,16 +78,16 @@ pub async fn run(run_dir: &std::path::Path, args: RevokeArgs) -> anyhow::Result<
     let response = client.revoke_certificate(request).await?.into_inner();
     let r = response.revocation.unwrap_or_default();
     println!(
-        "{} {} (serial {}, {})",
+        "{} serial {} ({})",
         if response.newly_revoked {
             "revoked"
         } else {
             "already revoked"
         },
-        r.issuer,
         r.serial_hex,
         r.reason
     );
+    println!("  issuer    {}", r.issuer);
     println!("  at        {}", fmt_opt_time(r.revoked_at.as_ref()));
     Ok(ExitCode::SUCCESS)
 }

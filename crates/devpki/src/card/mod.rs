@@ -114,7 +114,6 @@ enum Slot {
 }
 
 /// A soft CPS card, opened from its directory.
-#[derive(Debug)]
 pub struct SoftCard {
     dir: PathBuf,
     state: CardState,
@@ -122,6 +121,17 @@ pub struct SoftCard {
     sign_cert: Vec<u8>,
     intermediates: Vec<Vec<u8>>,
     root: Option<Vec<u8>>,
+}
+
+/// Neither the holder nor the sealed keys: what a log line may show.
+impl std::fmt::Debug for SoftCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftCard")
+            .field("dir", &self.dir)
+            .field("algorithm", &self.state.algorithm)
+            .field("retries_left", &self.state.retries_left)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SoftCard {

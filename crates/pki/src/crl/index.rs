@@ -93,13 +93,22 @@ impl Builder {
 const TAG_MASK: u64 = 0xffff_ffff_0000_0000;
 
 /// The finished index; see the module documentation.
-#[derive(Debug)]
 pub(crate) struct SerialIndex {
     arena: Vec<u8>,
     entries: Vec<Entry>,
     slots: Vec<u64>,
     distinct: usize,
     hasher: RandomState,
+}
+
+impl std::fmt::Debug for SerialIndex {
+    // Megabytes of serials are no use in a debug print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerialIndex")
+            .field("serials", &self.distinct)
+            .field("arena_bytes", &self.arena.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SerialIndex {

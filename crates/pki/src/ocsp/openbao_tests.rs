@@ -130,4 +130,18 @@ fn openbao_responder_answers_good_then_revoked() {
         ask(&vault, &leaf, &ca),
         OcspStatus::Revoked { .. }
     ));
+
+    // The mount's CRL (DER, unauthenticated) lists it too.
+    let (status, der) = http(
+        vault.port(),
+        "GET",
+        "/v1/pki/crl",
+        None,
+        "application/pkix-crl",
+        &[],
+    );
+    assert_eq!(status, 200);
+    let crl = crate::crl::Crl::parse_verified(&der, &ca).unwrap();
+    assert!(crl.revoked(leaf.serial()).is_some());
+    assert!(crl.is_current(time::OffsetDateTime::now_utc()));
 }

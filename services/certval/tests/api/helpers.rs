@@ -43,7 +43,9 @@ pub async fn pki() -> &'static Pki {
     static PKI: OnceCell<Pki> = OnceCell::const_new();
     PKI.get_or_init(|| async {
         let vault_addr = egide_testkit::shared().vault.addr();
-        let pki = egide_devpki::init(&vault(), &vault_addr).await.expect("dev PKI");
+        let pki = egide_devpki::init(&vault(), &vault_addr)
+            .await
+            .expect("dev PKI");
         let dir = std::env::temp_dir().join(format!("egide-certval-tests-{}", std::process::id()));
         let trust = DevTrust::write(&pki, &dir.join("trust")).expect("trust files");
         Pki { trust, dir }
@@ -158,10 +160,20 @@ pub async fn card(key: KeyKind) -> SoftCard {
 
 impl App {
     pub async fn validate(&self, cred: &Credential, purpose: &str) -> ValidateChainResponse {
-        self.validate_der(&cred.issued.certificate, &cred.issued.intermediates, purpose).await
+        self.validate_der(
+            &cred.issued.certificate,
+            &cred.issued.intermediates,
+            purpose,
+        )
+        .await
     }
 
-    pub async fn validate_der(&self, leaf: &[u8], intermediates: &[Vec<u8>], purpose: &str) -> ValidateChainResponse {
+    pub async fn validate_der(
+        &self,
+        leaf: &[u8],
+        intermediates: &[Vec<u8>],
+        purpose: &str,
+    ) -> ValidateChainResponse {
         self.client
             .clone()
             .validate_chain(ValidateChainRequest {

@@ -31,11 +31,22 @@ async fn a_revocation_reaches_every_replica_within_a_second() {
         let r = app.validate(&cred, "structure-client-auth").await;
         assert!(r.valid, "{}", r.reason);
     }
-    let nats = async_nats::connect(egide_testkit::shared().nats.url()).await.unwrap();
-    let mut events = nats.subscribe("egide.certval.certificate.revoked").await.unwrap();
+    let nats = async_nats::connect(egide_testkit::shared().nats.url())
+        .await
+        .unwrap();
+    let mut events = nats
+        .subscribe("egide.certval.certificate.revoked")
+        .await
+        .unwrap();
 
     let started = Instant::now();
-    let answer = a.client.clone().revoke_certificate(revoke_request(&cred.issued.certificate)).await.unwrap().into_inner();
+    let answer = a
+        .client
+        .clone()
+        .revoke_certificate(revoke_request(&cred.issued.certificate))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(answer.newly_revoked);
     // The replica that took the call refuses at once (its cached answer is dropped)...
     let r = a.validate(&cred, "structure-client-auth").await;
@@ -47,15 +58,27 @@ async fn a_revocation_reaches_every_replica_within_a_second() {
         if r.reason == "revoked" {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "replica b still says {:?} after 1 s", r.reason);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "replica b still says {:?} after 1 s",
+            r.reason
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    eprintln!("revocation reached the second replica in {:?}", started.elapsed());
+    eprintln!(
+        "revocation reached the second replica in {:?}",
+        started.elapsed()
+    );
 
     // The event, with the issuer key and serial.
-    let serial = egide_pki::Certificate::from_der(cred.issued.certificate.clone()).unwrap().serial_hex();
+    let serial = egide_pki::Certificate::from_der(cred.issued.certificate.clone())
+        .unwrap()
+        .serial_hex();
     let event = loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), events.next()).await.unwrap().unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(5), events.next())
+            .await
+            .unwrap()
+            .unwrap();
         let envelope = EventEnvelope::decode(m.payload.as_ref()).unwrap();
         if let Some(Payload::CertificateRevoked(e)) = envelope.payload
             && e.serial_hex == serial
@@ -67,31 +90,72 @@ async fn a_revocation_reaches_every_replica_within_a_second() {
     assert!(!event.certificate_sha256.is_empty());
 
     // Twice is not an error, and publishes nothing new.
-    let again = a.client.clone().revoke_certificate(revoke_request(&cred.issued.certificate)).await.unwrap().into_inner();
+    let again = a
+        .client
+        .clone()
+        .revoke_certificate(revoke_request(&cred.issued.certificate))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!again.newly_revoked);
 
     // The dev PKI's own CRL says so too (revoked in the Vault mount).
-    let crl = egide_devpki::crl_der(&vault(), &cred.issued.mount).await.unwrap();
+    let crl = egide_devpki::crl_der(&vault(), &cred.issued.mount)
+        .await
+        .unwrap();
     let ca = egide_pki::Certificate::from_der(cred.issued.intermediates[0].clone()).unwrap();
     let crl = egide_pki::crl::Crl::parse_verified(&crl, &ca).unwrap();
     let cert = egide_pki::Certificate::from_der(cred.issued.certificate.clone()).unwrap();
-    assert!(crl.revoked(cert.serial()).is_some(), "Vault's CRL does not list the serial");
+    assert!(
+        crl.revoked(cert.serial()).is_some(),
+        "Vault's CRL does not list the serial"
+    );
 
     // A replica started afterwards reads it from the database.
     let c = spawn_on(a.db_url.clone(), |_| {}).await;
-    assert_eq!(c.validate(&cred, "structure-client-auth").await.reason, "revoked");
+    assert_eq!(
+        c.validate(&cred, "structure-client-auth").await.reason,
+        "revoked"
+    );
 }
 
 #[tokio::test]
 async fn revocation_requests_are_checked() {
     let app = spawn().await;
-    let status = app.client.clone().revoke_certificate(RevokeCertificateRequest { operator_id: "op".into(), serial_hex: "zz".into(), ..Default::default() }).await.unwrap_err();
+    let status = app
+        .client
+        .clone()
+        .revoke_certificate(RevokeCertificateRequest {
+            operator_id: "op".into(),
+            serial_hex: "zz".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    let status = app.client.clone().revoke_certificate(RevokeCertificateRequest { operator_id: "op".into(), serial_hex: "01".into(), issuer_name_sha256: "ab".repeat(32), ..Default::default() }).await.unwrap_err();
+    let status = app
+        .client
+        .clone()
+        .revoke_certificate(RevokeCertificateRequest {
+            operator_id: "op".into(),
+            serial_hex: "01".into(),
+            issuer_name_sha256: "ab".repeat(32),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
     assert_eq!(reason(&status).as_deref(), Some("unknown_issuer"));
     let cred = structure().await;
-    let status = app.client.clone().revoke_certificate(RevokeCertificateRequest { reason: "because".into(), ..revoke_request(&cred.issued.certificate) }).await.unwrap_err();
+    let status = app
+        .client
+        .clone()
+        .revoke_certificate(RevokeCertificateRequest {
+            reason: "because".into(),
+            ..revoke_request(&cred.issued.certificate)
+        })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
 }
 
@@ -99,22 +163,56 @@ async fn revocation_requests_are_checked() {
 async fn a_submitted_crl_is_checked_and_kept() {
     let app = spawn().await;
     let cred = structure().await;
-    let der = egide_devpki::crl_der(&vault(), &cred.issued.mount).await.unwrap();
-    let info = app.client.clone().submit_crl(SubmitCrlRequest { crl: der.clone() }).await.unwrap().into_inner().crl.unwrap();
+    let der = egide_devpki::crl_der(&vault(), &cred.issued.mount)
+        .await
+        .unwrap();
+    let info = app
+        .client
+        .clone()
+        .submit_crl(SubmitCrlRequest { crl: der.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .crl
+        .unwrap();
     assert!(info.issuer.contains("ORGANISATIONS"), "{}", info.issuer);
     assert_eq!(info.source, "submitted");
-    let status = app.client.clone().submit_crl(SubmitCrlRequest { crl: der.clone() }).await.unwrap_err();
+    let status = app
+        .client
+        .clone()
+        .submit_crl(SubmitCrlRequest { crl: der.clone() })
+        .await
+        .unwrap_err();
     assert_eq!(reason(&status).as_deref(), Some("stale_crl"));
-    let crls = app.client.clone().list_crls(ListCrlsRequest {}).await.unwrap().into_inner().crls;
+    let crls = app
+        .client
+        .clone()
+        .list_crls(ListCrlsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .crls;
     assert!(crls.iter().any(|c| c.sha256_hex == info.sha256_hex));
-    let status = app.client.clone().submit_crl(SubmitCrlRequest { crl: b"garbage".to_vec() }).await.unwrap_err();
+    let status = app
+        .client
+        .clone()
+        .submit_crl(SubmitCrlRequest {
+            crl: b"garbage".to_vec(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(reason(&status).as_deref(), Some("malformed_crl"));
     // A CRL signed by someone else: its issuer is no trusted CA.
     let mut tampered = der.clone();
     let n = tampered.len();
     tampered[n - 5] ^= 1;
-    let status = app.client.clone().submit_crl(SubmitCrlRequest { crl: tampered }).await.unwrap_err();
+    let status = app
+        .client
+        .clone()
+        .submit_crl(SubmitCrlRequest { crl: tampered })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
 }
 

@@ -1,0 +1,86 @@
+//! The dev PKI of a platform: built in its Vault, trusted by its certval, and a
+//! structure certificate for its clients (the gateway requires one).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use egide_certval::dev::DevTrust;
+use egide_devpki::{Credential, Family, KeyKind, StructureRequest};
+use egide_testkit::Vault;
+use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+
+/// The idNat_Struct of the platform's own client certificate.
+pub const CLIENT_IDNAT_STRUCT: &str = "1010003374";
+
+/// Files of a platform's dev PKI.
+#[derive(Debug)]
+pub struct DevPkiFiles {
+    /// certval's configuration file (trust, purposes' dev policies, mounts).
+    pub certval_config: PathBuf,
+    /// The directory of the platform clients' structure certificate.
+    pub client: PathBuf,
+    dir: PathBuf,
+    vault_addr: String,
+    vault_token: String,
+}
+
+impl DevPkiFiles {
+    /// Builds (or finds) the dev PKI in `vault` and writes the files under `dir/pki`.
+    pub async fn set_up(vault: &Vault, dir: &Path) -> anyhow::Result<Self> {
+        let dir = dir.join("pki");
+        let files = Self {
+            certval_config: dir.join("certval.toml"),
+            client: dir.join("client"),
+            dir,
+            vault_addr: vault.addr(),
+            vault_token: vault.root_token().to_owned(),
+        };
+        let pki = egide_devpki::init(&files.vault()?, &files.vault_addr)
+            .await
+            .context("dev PKI")?;
+        let trust = DevTrust::write(&pki, &files.dir.join("trust"))?;
+        std::fs::write(&files.certval_config, trust.toml())?;
+        files
+            .issue_structure("egide-e2e")
+            .await?
+            .write(&files.client)?;
+        Ok(files)
+    }
+
+    fn vault(&self) -> anyhow::Result<VaultClient> {
+        Ok(VaultClient::new(
+            VaultClientSettingsBuilder::default()
+                .address(&self.vault_addr)
+                .token(&self.vault_token)
+                .build()?,
+        )?)
+    }
+
+    /// A new ORG AUTH_CLI certificate of the ELEMENTAIRE family for `application`.
+    pub async fn issue_structure(&self, application: &str) -> anyhow::Result<Credential> {
+        Ok(egide_devpki::issue_structure(
+            &self.vault()?,
+            &StructureRequest {
+                family: Family::Elementaire,
+                idnat_struct: CLIENT_IDNAT_STRUCT.parse()?,
+                organisation: "CENTRE HOSPITALIER E2E".into(),
+                departement: "35".into(),
+                application: application.into(),
+                key: KeyKind::P256,
+                ttl: None,
+            },
+        )
+        .await?)
+    }
+
+    /// Issues a certificate for `application` and writes it to its own directory.
+    pub async fn issue_structure_files(
+        &self,
+        application: &str,
+    ) -> anyhow::Result<(Credential, PathBuf)> {
+        let credential = self.issue_structure(application).await?;
+        let dir = self.dir.join(format!("client-{application}"));
+        credential.write(&dir)?;
+        Ok((credential, dir))
+    }
+}

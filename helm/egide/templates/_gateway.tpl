@@ -1,0 +1,48 @@
+{{/*
+The gateway's settings file, `gateway.toml`: client certificates (mTLS).
+Listeners, TLS files, routes, NATS and Vault stay environment variables
+(egide.env). Helpers take (dict "root" $ "name" "gateway").
+*/}}
+
+{{/* Whether the gateway asks for client certificates ("true" or ""). */}}
+{{- define "egide.gatewayAsksForCertificates" -}}
+{{- if ne (toString .root.Values.gateway.clientAuth.mode) "off" }}true{{ end }}
+{{- end }}
+
+{{/*
+Checks the gateway would only make at start-up, or that only show in
+production as refused calls, made at render time: with client certificates
+asked for, the gateway needs its `certval` route (it refuses to start
+without one) and, behind NetworkPolicies, the right to call the in-release
+certval.
+*/}}
+{{- define "egide.gatewayChecks" -}}
+{{- $v := .root.Values }}
+{{- $mode := toString $v.gateway.clientAuth.mode }}
+{{- if include "egide.gatewayAsksForCertificates" . }}
+{{- $route := get (default (dict) $v.gateway.routes) "certval" }}
+{{- if and (not $route) (not $v.certval.enabled) }}
+{{- fail (printf "gateway.clientAuth.mode is %q but certval.enabled is false and gateway.routes.certval is empty: the gateway validates client certificates through certval and would refuse to start. Enable certval, set gateway.routes.certval to an external certval, or set gateway.clientAuth.mode=off (every call anonymous; development only)" $mode) }}
+{{- end }}
+{{- if and $v.networkPolicy.enabled (not $route) (not (has "gateway" (default (list) (get $v.networkPolicy.grpcCallers "certval")))) }}
+{{- fail (printf "gateway.clientAuth.mode is %q but networkPolicy.grpcCallers.certval does not list gateway: the NetworkPolicies would keep the gateway from certval and every client certificate would be refused. Add gateway to networkPolicy.grpcCallers.certval" $mode) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* `gateway.toml` (see egide.configFile). */}}
+{{- define "egide.gatewayConfigFile" -}}
+{{- include "egide.gatewayChecks" . }}
+{{- $a := .root.Values.gateway.clientAuth }}
+# egide-gateway settings, rendered by the egide chart from the values `gateway.clientAuth.*`.
+# Listeners, TLS files, routes, NATS and Vault come from EGIDE_GATEWAY__* environment
+# variables; EGIDE_GATEWAY__<SECTION>__<FIELD> variables also override this file.
+
+[client_auth]
+mode = {{ toString $a.mode | toRawJson }}
+public_routes = {{ default (list) $a.publicRoutes | toRawJson }}
+cache_ttl_secs = {{ include "egide.tomlInt" $a.cacheTtlSecs }}
+cache_capacity = {{ include "egide.tomlInt" $a.cacheCapacity }}
+purpose = {{ $a.purpose | toRawJson }}
+validate_timeout_ms = {{ include "egide.tomlInt" $a.validateTimeoutMs }}
+{{- end }}
