@@ -5,14 +5,18 @@
    libhelm_c, the Helm v4 Go SDK compiled into a shared library shipped inside
    the wheel: real Helm template semantics (sprig, include, required, fail,
    values.schema.json), nothing to install but the wheel.
-2. Renders several value sets: chart defaults, tilt/values-dev.yaml and five
+2. Renders several value sets: chart defaults, tilt/values-dev.yaml and seven
    inline variants (hardened: approle, composed DB URLs, restricted network
    peers, a production trust store; minimal: PDB/NetworkPolicy/ServiceAccount
    creation disabled; enrolment: proofing providers, SMTP relay and every
    enrolment setting changed; certval: every certval setting changed;
-   certval-dev: test family, dev PKI mounts, no revocation fetching), and
+   certval-dev: test family, dev PKI mounts, no revocation fetching;
+   clientauth: every gateway client-certificate setting changed; ext-certval:
+   client certificates validated by a certval outside the release), and
    checks that invalid value sets are refused (closed schema, retention cap,
-   duplicate provider key, test family in production, unknown purpose, ...).
+   duplicate provider key, test family in production, unknown purpose, bad
+   client-auth mode or purpose, a public route opening everything, client
+   certificates without certval or with the gateway kept from it, ...).
 3. Validates every rendered manifest with kubernetes-validate in strict mode
    (unknown fields rejected) against the JSON schemas of one Kubernetes
    version, shipped offline inside that package.
@@ -28,9 +32,18 @@
    values.yaml defaults equal the code's defaults. certval: every anchor and
    intermediate path is a file of a read-only ConfigMap mount holding the PEM
    of the values (and nothing else), with a checksum/trust pod annotation; the
-   purposes the schema accepts are egide-pki's PURPOSES. NetworkPolicies let
-   enrolment reach the SMTP relay and certval the CRL/OCSP endpoints, through
-   the configured peers; enrolment's certval endpoint is the certval Service.
+   purposes the schema accepts (certval.purposes, gateway.clientAuth.purpose)
+   are egide-pki's PURPOSES. The gateway's file holds its [client_auth] only.
+   NetworkPolicies let enrolment reach the SMTP relay and certval the CRL/OCSP
+   endpoints, through the configured peers; enrolment's certval endpoint is the
+   certval Service.
+6. Client certificates: unless gateway.clientAuth.mode is off, the gateway has
+   its certval route (the certval Service or gateway.routes.certval) and the
+   NATS URL, and its NetworkPolicy lets it reach certval (which admits it) and
+   NATS. Every backend admits, on its gRPC port only, nothing but the release's
+   pods networkPolicy.grpcCallers lists (the x-egide-* identity headers are
+   trusted only behind the gateway); NOTES.txt says so, and that the public
+   entry must pass TLS through to the gateway.
 
 Exit status 0 when everything passes, 1 on any failure (with a report).
 Usage: python scripts/chart-check.py [--kube-version 1.30] [--chart helm/egide] [-v]
@@ -151,6 +164,8 @@ class ValueSet:
     expect_serviceaccounts: bool = True
     # policy rules deliberately waived for this set (with the reason in the docstring/values)
     waive: set[str] = field(default_factory=set)
+    # the rendered NOTES.txt (filled by render())
+    notes: str = ""
 
 
 def value_sets() -> list[ValueSet]:
@@ -383,8 +398,10 @@ def render(chart_dir: Path, vs: ValueSet, kube_version: str
         except helm.HelmError as exc:
             return [], errors + [f"render: {exc}"], {}
     for template, text in sorted(rendered.items()):
+        if template.endswith("NOTES.txt"):
+            vs.notes = text
         if not template.endswith((".yaml", ".yml")):
-            continue  # NOTES.txt
+            continue
         try:
             for doc in yaml.safe_load_all(text):
                 if doc:
@@ -800,7 +817,28 @@ def check_settings_files(docs: list[tuple[str, dict]], vs: ValueSet, merged: dic
         out += check_egress(docs, "certval", "CRL distribution points and OCSP responders",
                             [int(p) for p in egress["revocation"]["ports"]], egress["revocation"].get("to") or [],
                             present=bool(revocation["fetchCrls"] or revocation["ocsp"]))
-    return out + check_client_auth_flows(docs, vs, merged) + check_backend_ingress(docs, vs, merged)
+    return (out + check_client_auth_flows(docs, vs, merged) + check_backend_ingress(docs, vs, merged)
+            + check_notes(vs, merged))
+
+
+def check_notes(vs: ValueSet, merged: dict[str, Any]) -> list[str]:
+    """NOTES.txt tells that the public entry must pass TLS through to the gateway and
+    which pods may reach each backend (or warns that, without NetworkPolicies, any may)."""
+    out = []
+    if (merged.get("gateway") or {}).get("enabled") and "TLS-passthrough" not in vs.notes:
+        out.append("NOTES.txt: does not say that the public entry must pass TLS through to the gateway")
+    if not vs.expect_netpol:
+        if "networkPolicy.enabled=false" not in vs.notes:
+            out.append("NOTES.txt: no warning that the backends are reachable without the gateway")
+        return out
+    for backend in SERVICES[1:]:
+        if not (merged.get(backend) or {}).get("enabled"):
+            continue
+        callers = merged["networkPolicy"]["grpcCallers"].get(backend) or []
+        line = f"{backend:<9} <- {', '.join(callers) if callers else 'nobody'}"
+        if line not in vs.notes:
+            out.append(f"NOTES.txt: no line {line!r}")
+    return out
 
 
 def _container_env(docs: list[tuple[str, dict]], component: str) -> dict[str, dict] | None:

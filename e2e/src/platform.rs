@@ -711,8 +711,12 @@ impl Platform {
         (0..n.max(1))
             .map(|_| {
                 let channel = if tls {
-                    egide_gateway::dev_tls::client_endpoint(&url, &self.dir().join("tls/ca.pem"))?
-                        .connect_lazy()
+                    egide_gateway::dev_tls::client_endpoint_as(
+                        &url,
+                        &self.dir().join("tls/ca.pem"),
+                        self.pki.as_ref().map(|p| p.client.as_path()),
+                    )?
+                    .connect_lazy()
                 } else {
                     direct_channel(&url)?
                 };

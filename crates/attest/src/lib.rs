@@ -38,6 +38,7 @@
 
 mod alg;
 pub mod attestation;
+pub mod card;
 pub mod device;
 mod keys;
 

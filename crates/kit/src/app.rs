@@ -37,6 +37,21 @@ pub struct Platform {
 }
 
 impl Platform {
+    /// Records `events` in `txn` (the outbox), commits, and wakes the outbox relay (it
+    /// polls anyway; waking only saves its poll interval).
+    pub async fn commit(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        events: Vec<crate::events::NewEvent>,
+    ) -> Result<(), crate::ApiError> {
+        if !events.is_empty() {
+            self.outbox.enqueue_many(&txn, events).await?;
+        }
+        txn.commit().await?;
+        self.outbox.wake();
+        Ok(())
+    }
+
     /// Connects to Postgres (waiting up to a minute for it), applies `M`'s migrations,
     /// connects to NATS and Vault (both in the background: the service starts, NOT_SERVING,
     /// while they are down).

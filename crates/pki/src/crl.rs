@@ -162,6 +162,19 @@ impl Crl {
         })
     }
 
+    /// The status of the certificate with `serial` at `at` by this CRL: revoked when listed
+    /// with a revocation time not after `at`, good otherwise (whether the CRL is current
+    /// is the caller's question: [`Crl::is_current`]).
+    pub fn status(&self, serial: &[u8], at: OffsetDateTime) -> crate::path::RevocationStatus {
+        match self.revoked(serial) {
+            Some(e) if e.revoked_at <= at => crate::path::RevocationStatus::Revoked {
+                reason: e.reason.unwrap_or("unspecified").to_owned(),
+                at: Some(e.revoked_at),
+            },
+            _ => crate::path::RevocationStatus::Good,
+        }
+    }
+
     /// Whether the CRL is in force at `at`: `this_update <= at < next_update`.
     /// Without a nextUpdate there is no upper bound; callers wanting a maximum
     /// age compare [`Crl::this_update`] themselves.

@@ -58,22 +58,6 @@ impl std::fmt::Debug for Ctx {
     }
 }
 
-impl Ctx {
-    /// Records `events` in `txn`, commits, and wakes the outbox relay.
-    pub async fn commit(
-        &self,
-        txn: sea_orm::DatabaseTransaction,
-        events: Vec<egide_kit::events::NewEvent>,
-    ) -> Result<(), egide_kit::ApiError> {
-        if !events.is_empty() {
-            self.platform.outbox.enqueue_many(&txn, events).await?;
-        }
-        txn.commit().await?;
-        self.platform.outbox.wake();
-        Ok(())
-    }
-}
-
 /// Builds and starts the service: trust, stored CRLs and revocations, the API, the
 /// outbox relay, the revocation follower, the CRL refresher and the SIGHUP trust reload.
 pub async fn build(config: CertvalConfig, shutdown: CancellationToken) -> anyhow::Result<Running> {

@@ -37,14 +37,7 @@ const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 const MAX_INTERMEDIATES: usize = 16;
 const MAX_SIGNATURE_BYTES: usize = 1024;
 
-/// The bytes the card signs: a domain label, the professional and the challenge id as
-/// sent, each ending with a newline, then the raw challenge. Binding them keeps a signature
-/// from being replayed for another professional, challenge or protocol.
-pub fn activation_message(id_nat_ps: &str, challenge_id: &str, challenge: &[u8]) -> Vec<u8> {
-    let mut m = format!("egide-ecps-card-activation\n{id_nat_ps}\n{challenge_id}\n").into_bytes();
-    m.extend_from_slice(challenge);
-    m
-}
+pub use egide_attest::card::activation_message;
 
 /// `StartCardActivation`.
 pub async fn start(
@@ -299,20 +292,6 @@ async fn count<C: ConnectionTrait>(conn: &C, sql: &str, id: &str) -> Result<i64,
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_signed_message_is_pinned() {
-        let m = activation_message(
-            "810001045367",
-            "0193a5b0-0000-7000-8000-000000000001",
-            &[0, 1, 0xff],
-        );
-        let mut expected = b"egide-ecps-card-activation\n810001045367\n\
-            0193a5b0-0000-7000-8000-000000000001\n"
-            .to_vec();
-        expected.extend_from_slice(&[0, 1, 0xff]);
-        assert_eq!(m, expected);
-    }
 
     fn verdict(valid: bool, reason: &str, idnat: Option<&str>) -> cv::VerifySignatureResponse {
         cv::VerifySignatureResponse {

@@ -66,11 +66,7 @@ impl Ctx {
         txn: sea_orm::DatabaseTransaction,
         events: Vec<egide_kit::events::NewEvent>,
     ) -> Result<(), egide_kit::ApiError> {
-        if !events.is_empty() {
-            self.platform.outbox.enqueue_many(&txn, events).await?;
-        }
-        txn.commit().await?;
-        self.platform.outbox.wake();
+        self.platform.commit(txn, events).await?;
         self.mail.notify_one();
         Ok(())
     }

@@ -289,13 +289,7 @@ impl RevocationChecker for CrlChecker {
             if crl.issuer_der() != cert.issuer_der() || !crl.is_current(at) {
                 continue;
             }
-            return match crl.revoked(cert.serial()) {
-                Some(e) if e.revoked_at <= at => RevocationStatus::Revoked {
-                    reason: e.reason.unwrap_or("unspecified").to_owned(),
-                    at: Some(e.revoked_at),
-                },
-                _ => RevocationStatus::Good,
-            };
+            return crl.status(cert.serial(), at);
         }
         RevocationStatus::Unknown
     }

@@ -8,7 +8,7 @@
 mod card;
 mod init;
 mod issue;
-mod pin;
+pub mod pin;
 mod revoke;
 
 use std::{path::Path, process::ExitCode, time::Duration};

@@ -13,16 +13,7 @@ use egide_proto::certval::v1::{
 
 use crate::client::{OperatorArg, fmt_opt_time, gateway};
 
-/// RFC 5280 reasons the service accepts.
-const REASONS: [&str; 7] = [
-    "unspecified",
-    "key_compromise",
-    "ca_compromise",
-    "affiliation_changed",
-    "superseded",
-    "cessation_of_operation",
-    "certificate_hold",
-];
+use egide_certval::api::revoke::REASONS;
 
 /// `egide pki revoke`.
 #[derive(Args, Debug)]

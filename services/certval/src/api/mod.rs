@@ -1,7 +1,7 @@
 //! The gRPC API: `egide.certval.v1.CertificateValidationService`.
 
 pub mod convert;
-mod revoke;
+pub mod revoke;
 
 use egide_kit::ApiError;
 use egide_pki::{Certificate, crl::Crl, pem};

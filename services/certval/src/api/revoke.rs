@@ -17,7 +17,8 @@ use crate::{
     store,
 };
 
-const REASONS: [&str; 7] = [
+/// RFC 5280 revocation reasons a revocation may give.
+pub const REASONS: [&str; 7] = [
     "unspecified",
     "key_compromise",
     "ca_compromise",
@@ -126,7 +127,7 @@ pub async fn revoke(
     } else {
         Vec::new()
     };
-    ctx.commit(txn, events).await?;
+    ctx.platform.commit(txn, events).await?;
     if newly {
         ctx.validations
             .revocations()

@@ -164,16 +164,7 @@ impl Revocations {
             && held.signer_spki == issuer.spki_der()
             && held.crl.is_current(at)
         {
-            return match held.crl.revoked(cert.serial()) {
-                Some(e) if e.revoked_at <= at => (
-                    RevocationStatus::Revoked {
-                        reason: e.reason.unwrap_or("unspecified").to_owned(),
-                        at: Some(e.revoked_at),
-                    },
-                    Source::Crl,
-                ),
-                _ => (RevocationStatus::Good, Source::Crl),
-            };
+            return (held.crl.status(cert.serial(), at), Source::Crl);
         }
         if let Some(entry) = read(&self.ocsp).get(&cert.sha256())
             && at < entry.until
