@@ -62,6 +62,8 @@ impl std::fmt::Debug for Ctx {
 /// outbox relay, the revocation follower, the CRL refresher and the SIGHUP trust reload.
 pub async fn build(config: CertvalConfig, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let trust = Trust::load(&config)?;
+    // Registered before anything is spawned: from here on SIGHUP reloads, never kills.
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let platform =
         Platform::connect::<migration::Migrator>(SERVICE, &config.service, shutdown.clone())
             .await?;
@@ -118,19 +120,18 @@ pub async fn build(config: CertvalConfig, shutdown: CancellationToken) -> anyhow
             Box::pin(relay.run(shutdown.clone())),
             Box::pin(follower),
             Box::pin(fetcher.refresh_loop(trust, shutdown.clone())),
-            Box::pin(reload_on_hangup(ctx, shutdown)),
+            Box::pin(reload_on_hangup(ctx, hangups, shutdown)),
         ],
     )?)
 }
 
 /// Reads the trust configuration's files again on SIGHUP; a configuration that does not
 /// load leaves the current one in force.
-async fn reload_on_hangup(ctx: Ctx, shutdown: CancellationToken) {
-    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-    else {
-        tracing::warn!("no SIGHUP handler: trust reload unavailable");
-        return;
-    };
+async fn reload_on_hangup(
+    ctx: Ctx,
+    mut hangups: tokio::signal::unix::Signal,
+    shutdown: CancellationToken,
+) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,

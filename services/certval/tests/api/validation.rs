@@ -323,3 +323,62 @@ async fn test_roots_are_refused_in_production() {
         "{error:#}"
     );
 }
+
+#[tokio::test]
+async fn sighup_reloads_the_anchor_files() {
+    let pki = pki().await;
+    let standard = pki
+        .trust
+        .families
+        .iter()
+        .find(|f| f.name == "IGC-SANTE-STANDARD")
+        .unwrap()
+        .clone();
+    let elementaire = pki
+        .trust
+        .families
+        .iter()
+        .find(|f| f.name == "IGC-SANTE-ELEMENTAIRE")
+        .unwrap()
+        .clone();
+    // One family whose anchor file holds ELEMENTAIRE's root at first.
+    let dir = pki.dir.join("reload");
+    std::fs::create_dir_all(&dir).unwrap();
+    let anchor = dir.join("anchor.pem");
+    std::fs::copy(&elementaire.anchors[0], &anchor).unwrap();
+    let app = spawn_with(|c| {
+        c.trust.families = vec![egide_certval::config::FamilySettings {
+            name: "RELOADED".into(),
+            anchors: vec![anchor.display().to_string()],
+            intermediates: Vec::new(),
+            test: true,
+            cut_off: None,
+        }];
+        c.revocation.unknown = egide_certval::config::UnknownStatus::Allow;
+    })
+    .await;
+    let cred = structure_in(Family::Standard).await;
+    let r = app.validate(&cred, "").await;
+    assert_eq!(r.reason, "untrusted_root");
+    // The file now holds STANDARD's root; SIGHUP.
+    std::fs::copy(&standard.anchors[0], &anchor).unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    loop {
+        let r = app.validate(&cred, "").await;
+        if r.valid {
+            assert_eq!(r.family, "RELOADED");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "still {} after SIGHUP",
+            r.reason
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
