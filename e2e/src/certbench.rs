@@ -177,6 +177,22 @@ pub fn openssl_rate(chains: &Chains, dir: &Path) -> anyhow::Result<f64> {
     Ok((leaves.len() - 1) as f64 / (all - one).max(1e-9))
 }
 
+/// OpenSSL's raw P-256 verification rate on one core (`openssl speed ecdsap256`): a
+/// 3-certificate chain costs two verifications, so half of it is what signatures alone
+/// allow with OpenSSL's P-256 code (aws-lc's may be faster).
+pub fn openssl_p256_verify_rate() -> anyhow::Result<f64> {
+    let out = Command::new("openssl")
+        .args(["speed", "-seconds", "3", "ecdsap256"])
+        .output()
+        .context("running openssl speed")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.contains("ecdsa (nistp256)"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .context("no nistp256 line in openssl speed's output")
+}
+
 /// Repeated validations of the same chains through certval's validation (parse, cache
 /// key, cache hit), on `threads` threads.
 pub async fn cached_rate(chains: &Chains, dir: &Path, seconds: f64) -> anyhow::Result<f64> {

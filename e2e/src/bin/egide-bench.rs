@@ -235,6 +235,26 @@ async fn certval_bench(rows: &mut Vec<Row>) -> anyhow::Result<()> {
         ">= 1.0",
         ratio >= 1.0,
     ));
+    let raw = certbench::openssl_p256_verify_rate()?;
+    println!(
+        "      raw P-256 verify (openssl speed): {} /s, i.e. {} chains/s of signatures alone",
+        thousands(raw),
+        thousands(raw / 2.0)
+    );
+    rows.push(Row::info(
+        "  vs OpenSSL raw P-256 verify ÷ 2",
+        cell(
+            format!(
+                "{:.2} × ({} chains/s)",
+                ours / (raw / 2.0),
+                thousands(raw / 2.0)
+            ),
+            &format!(
+                "raw P-256 verify {} /s (openssl speed), 2 per chain",
+                thousands(raw)
+            ),
+        ),
+    ));
     let cached = certbench::cached_rate(&chains, dir.path(), 3.0).await?;
     println!("      cached: {} validations/s", thousands(cached));
     rows.push(Row::judged(
