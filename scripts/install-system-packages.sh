@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs Égide runs locally and in tests: nats-server, the
-# PostgreSQL server and python3-venv (for OpenBao and the chart check, from PyPI).
+# PostgreSQL server, python3-venv (for OpenBao and the chart check, from PyPI) and
+# openssl (interoperability checks of the dev PKI, the certificate benchmark).
 # On Debian/Ubuntu as root it uses apt-get; elsewhere it names what to install.
 set -euo pipefail
 
@@ -13,6 +14,9 @@ have_nats || missing+=(nats-server)
 have_pg || missing+=(postgresql)
 have_venv || missing+=(python3-venv)
 command -v setpriv >/dev/null || missing+=(util-linux)
+# The certificate tests read the dev PKI with OpenSSL too, and `make bench` compares
+# certificate validation with `openssl verify`.
+command -v openssl >/dev/null || missing+=(openssl)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
