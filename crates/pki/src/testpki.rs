@@ -32,19 +32,10 @@ pub fn now() -> OffsetDateTime {
 pub mod w {
     use super::*;
 
+    use crate::crl::der_write;
+
     pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let len = content.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let skip = bytes.iter().take_while(|&&b| b == 0).count();
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
-        }
-        out.extend_from_slice(content);
-        out
+        der_write::tlv(tag, content)
     }
     pub fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
         tlv(0x30, &parts.concat())
@@ -56,24 +47,16 @@ pub mod w {
         tlv(0x06, &der::oid_from_string(dotted).unwrap())
     }
     pub fn uint(v: u64) -> Vec<u8> {
-        let bytes = v.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count().min(7);
-        let mut content = bytes[skip..].to_vec();
-        if content[0] & 0x80 != 0 {
-            content.insert(0, 0);
-        }
-        tlv(0x02, &content)
+        der_write::uint(v)
     }
     pub fn boolean(b: bool) -> Vec<u8> {
         tlv(0x01, &[if b { 0xff } else { 0 }])
     }
     pub fn octets(b: &[u8]) -> Vec<u8> {
-        tlv(0x04, b)
+        der_write::octets(b)
     }
     pub fn bits(b: &[u8]) -> Vec<u8> {
-        let mut c = vec![0];
-        c.extend_from_slice(b);
-        tlv(0x03, &c)
+        der_write::bits(b)
     }
     pub fn utf8(s: &str) -> Vec<u8> {
         tlv(0x0c, s.as_bytes())
@@ -82,7 +65,7 @@ pub mod w {
         tlv(0x13, s.as_bytes())
     }
     pub fn null() -> Vec<u8> {
-        vec![0x05, 0x00]
+        der_write::NULL.to_vec()
     }
     /// Context-specific constructed (EXPLICIT or constructed IMPLICIT) [n].
     pub fn ctx(n: u8, content: &[u8]) -> Vec<u8> {
