@@ -7,21 +7,29 @@ use anyhow::Context as _;
 use egide_certval::dev::DevTrust;
 use egide_devpki::{Credential, Family, KeyKind, StructureRequest};
 use egide_testkit::Vault;
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::client::VaultClient;
 
 /// The idNat_Struct of the platform's own client certificate.
 pub const CLIENT_IDNAT_STRUCT: &str = "1010003374";
 
 /// Files of a platform's dev PKI.
-#[derive(Debug)]
 pub struct DevPkiFiles {
     /// certval's configuration file (trust, purposes' dev policies, mounts).
     pub certval_config: PathBuf,
     /// The directory of the platform clients' structure certificate.
     pub client: PathBuf,
     dir: PathBuf,
-    vault_addr: String,
-    vault_token: String,
+    /// A root-token client of the platform's Vault.
+    vault: VaultClient,
+}
+
+impl std::fmt::Debug for DevPkiFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevPkiFiles")
+            .field("certval_config", &self.certval_config)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DevPkiFiles {
@@ -32,10 +40,9 @@ impl DevPkiFiles {
             certval_config: dir.join("certval.toml"),
             client: dir.join("client"),
             dir,
-            vault_addr: vault.addr(),
-            vault_token: vault.root_token().to_owned(),
+            vault: vault.root_client()?,
         };
-        let pki = egide_devpki::init(&files.vault()?, &files.vault_addr)
+        let pki = egide_devpki::init(&files.vault, &vault.addr())
             .await
             .context("dev PKI")?;
         let trust = DevTrust::write(&pki, &files.dir.join("trust"))?;
@@ -47,19 +54,10 @@ impl DevPkiFiles {
         Ok(files)
     }
 
-    fn vault(&self) -> anyhow::Result<VaultClient> {
-        Ok(VaultClient::new(
-            VaultClientSettingsBuilder::default()
-                .address(&self.vault_addr)
-                .token(&self.vault_token)
-                .build()?,
-        )?)
-    }
-
     /// A new ORG AUTH_CLI certificate of the ELEMENTAIRE family for `application`.
     pub async fn issue_structure(&self, application: &str) -> anyhow::Result<Credential> {
         Ok(egide_devpki::issue_structure(
-            &self.vault()?,
+            &self.vault,
             &StructureRequest {
                 family: Family::Elementaire,
                 idnat_struct: CLIENT_IDNAT_STRUCT.parse()?,

@@ -7,17 +7,10 @@ use egide_kit::{
     vault::Vault,
 };
 use secrecy::SecretString;
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::client::VaultClient;
 
 fn root(vault: &egide_testkit::Vault) -> VaultClient {
-    VaultClient::new(
-        VaultClientSettingsBuilder::default()
-            .address(vault.addr())
-            .token(vault.root_token())
-            .build()
-            .unwrap(),
-    )
-    .unwrap()
+    vault.root_client().unwrap()
 }
 
 fn config(vault: &egide_testkit::Vault, auth: VaultAuth) -> VaultConfig {

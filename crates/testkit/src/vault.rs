@@ -110,6 +110,20 @@ impl Vault {
         &self.token
     }
 
+    /// A vaultrs client holding the root token (tests that set Vault up themselves).
+    ///
+    /// # Errors
+    ///
+    /// When vaultrs refuses the settings.
+    pub fn root_client(&self) -> anyhow::Result<vaultrs::client::VaultClient> {
+        Ok(vaultrs::client::VaultClient::new(
+            vaultrs::client::VaultClientSettingsBuilder::default()
+                .address(self.addr())
+                .token(self.root_token())
+                .build()?,
+        )?)
+    }
+
     /// Unseal key of the current run.
     pub fn unseal_key(&self) -> String {
         self.unseal_key

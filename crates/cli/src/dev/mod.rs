@@ -11,7 +11,7 @@ mod postgres;
 mod seed;
 mod sims;
 mod tools;
-mod vault;
+pub(crate) mod vault;
 
 use std::{
     collections::BTreeMap,

@@ -169,11 +169,13 @@ async fn wait_vault(client: &VaultClient) -> anyhow::Result<()> {
     }
 }
 
-fn vault_client(addr: &str, token: &str) -> anyhow::Result<VaultClient> {
+/// A vaultrs client for `addr` with `token` (empty: anonymous), 30 s per request.
+pub(crate) fn vault_client(addr: &str, token: &str) -> anyhow::Result<VaultClient> {
     Ok(VaultClient::new(
         VaultClientSettingsBuilder::default()
             .address(addr)
             .token(token)
+            .timeout(Some(Duration::from_secs(30)))
             .build()?,
     )?)
 }

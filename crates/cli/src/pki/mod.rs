@@ -15,7 +15,7 @@ use std::{path::Path, process::ExitCode, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::client::VaultClient;
 
 pub use self::init::init_for_dev_up;
 use crate::endpoints::Endpoints;
@@ -77,16 +77,7 @@ fn vault(run_dir: &Path, args: &VaultArgs) -> anyhow::Result<(String, VaultClien
     Ok((addr.clone(), client(&addr, &token)?))
 }
 
-/// A vaultrs client for `addr` with `token`.
-fn client(addr: &str, token: &str) -> anyhow::Result<VaultClient> {
-    Ok(VaultClient::new(
-        VaultClientSettingsBuilder::default()
-            .address(addr)
-            .token(token)
-            .timeout(Some(Duration::from_secs(30)))
-            .build()?,
-    )?)
-}
+use crate::dev::vault::vault_client as client;
 
 /// `EGIDE_VAULT_TOKEN`, else the dev stack's root token.
 fn root_token(run_dir: &Path) -> anyhow::Result<String> {

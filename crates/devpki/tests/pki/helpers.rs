@@ -6,7 +6,7 @@ use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use egide_devpki::{DevPki, init};
 use egide_testkit::Vault;
 use tokio::sync::OnceCell;
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::client::VaultClient;
 use x509_parser::{
     extensions::{DistributionPointName, GeneralName, ParsedExtension},
     prelude::*,
@@ -20,15 +20,7 @@ pub fn vault() -> &'static Vault {
 
 /// A root-token client.
 pub fn client() -> VaultClient {
-    let v = vault();
-    VaultClient::new(
-        VaultClientSettingsBuilder::default()
-            .address(v.addr())
-            .token(v.root_token())
-            .build()
-            .unwrap(),
-    )
-    .unwrap()
+    vault().root_client().unwrap()
 }
 
 /// The dev PKI, built once.

@@ -15,22 +15,17 @@ use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::client::VaultClient;
 
 /// Every stream binds `egide.>`: the tests of this binary share one.
 pub const STREAM: &str = "EGIDE";
 pub const PIN: &str = "4321";
 
 pub fn vault() -> VaultClient {
-    let vault = &egide_testkit::shared().vault;
-    VaultClient::new(
-        VaultClientSettingsBuilder::default()
-            .address(vault.addr())
-            .token(vault.root_token())
-            .build()
-            .expect("vault settings"),
-    )
-    .expect("vault client")
+    egide_testkit::shared()
+        .vault
+        .root_client()
+        .expect("vault client")
 }
 
 /// The dev PKI and its trust files.

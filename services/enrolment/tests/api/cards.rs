@@ -29,7 +29,7 @@ use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, transport::Channel};
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::client::VaultClient;
 
 use crate::{
     files::{Act, Ps, import_rpps, rpps_file, rpps_name},
@@ -43,15 +43,10 @@ use crate::{
 const PIN: &str = "1234";
 
 fn root_client() -> VaultClient {
-    let vault = &egide_testkit::shared().vault;
-    VaultClient::new(
-        VaultClientSettingsBuilder::default()
-            .address(vault.addr())
-            .token(vault.root_token())
-            .build()
-            .expect("vault settings"),
-    )
-    .expect("vault client")
+    egide_testkit::shared()
+        .vault
+        .root_client()
+        .expect("vault client")
 }
 
 /// The dev PKI on the shared OpenBao, built once, with its anchors and CAs as PEM files.
