@@ -145,16 +145,24 @@ impl Revocations {
         issuer: &Certificate,
         at: OffsetDateTime,
     ) -> (RevocationStatus, Source) {
-        let key = (
-            egide_pki::name_sha256_hex(cert.issuer_der()),
-            cert.serial_hex(),
-        );
-        if let Some(r) = read(&self.live).get(&key)
+        // The key costs a hash and two strings: only when something was revoked at all.
+        let live = read(&self.live);
+        let revoked = (!live.is_empty())
+            .then(|| {
+                let key = (
+                    egide_pki::name_sha256_hex(cert.issuer_der()),
+                    cert.serial_hex(),
+                );
+                live.get(&key).cloned()
+            })
+            .flatten();
+        drop(live);
+        if let Some(r) = revoked
             && r.at <= at
         {
             return (
                 RevocationStatus::Revoked {
-                    reason: r.reason.clone(),
+                    reason: r.reason,
                     at: Some(r.at),
                 },
                 Source::Event,
