@@ -3,7 +3,7 @@
 //!
 //! A [`Platform`] belongs to one test: its own NATS (tests kill it), databases on the
 //! shared PostgreSQL (or its own), the shared Vault (or its own, to seal or kill it), and
-//! the service processes, each on a free loopback port, logging to a temp directory whose
+//! the service processes, each on a leased loopback port (see `egide_testkit::PortLease`), logging to a temp directory whose
 //! tails are attached to every failed wait. Processes run under a small `sh` supervisor
 //! (see [`supervise`]) so that they die with the test process, however it dies.
 //!
@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod certbench;
+pub mod dev_up;
 pub mod directory;
 pub mod http;
 pub mod load;

@@ -19,7 +19,7 @@ use egide_proto::{
     enrolment::v1::enrolment_service_client::EnrolmentServiceClient,
 };
 use egide_sims::mailbox::Mailbox;
-use egide_testkit::{MailSim, Nats, Postgres, ProofingSim, Vault};
+use egide_testkit::{MailSim, Nats, PortLease, Postgres, ProofingSim, Vault};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -253,6 +253,8 @@ pub struct Platform {
     vault: Infra<Vault>,
     bin_dir: PathBuf,
     dir: TempDir,
+    /// The service ports, held until the platform is gone.
+    _leases: Vec<PortLease>,
 }
 
 impl Platform {
@@ -299,11 +301,21 @@ impl Platform {
         let mut procs = BTreeMap::new();
         let mut channels = BTreeMap::new();
         let mut routes = Vec::new();
+        // Leased, not bound to port 0: a service that is killed and restarted must come
+        // back where the gateway and the other services route to it, and a lease keeps its
+        // port out of everyone else's hands meanwhile.
+        let mut leases = Vec::new();
+        let mut lease = || -> anyhow::Result<u16> {
+            let l = PortLease::one()?;
+            let port = l.port();
+            leases.push(l);
+            Ok(port)
+        };
         let ports: BTreeMap<Service, u16> = options
             .services
             .iter()
-            .map(|&s| (s, egide_testkit::free_port()))
-            .collect();
+            .map(|&s| Ok((s, lease()?)))
+            .collect::<anyhow::Result<_>>()?;
         for &service in &options.services {
             let port = ports[&service];
             let database_url = {
@@ -376,8 +388,8 @@ impl Platform {
         let mut gateway_channel = None;
         if options.gateway {
             let tls = egide_gateway::dev_tls::ensure(&dir.path().join("tls"))?;
-            let port = egide_testkit::free_port();
-            let http_port = egide_testkit::free_port();
+            let port = lease()?;
+            let http_port = lease()?;
             let mut envs = vec![
                 (
                     "EGIDE_GATEWAY__GRPC__LISTEN".to_owned(),
@@ -465,6 +477,7 @@ impl Platform {
             vault,
             bin_dir,
             dir,
+            _leases: leases,
         };
         let all = platform.services();
         for &s in &all {

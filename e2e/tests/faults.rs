@@ -17,6 +17,7 @@ use std::{
 use anyhow::{Context as _, bail, ensure};
 use egide_e2e::{
     Options, Platform, Service, TempDir, binary,
+    dev_up::DevUpPorts,
     load::{self, Registered},
     platform::{dependency_reason, describe_status},
 };
@@ -394,43 +395,19 @@ async fn vault_down_then_back() -> anyhow::Result<()> {
     vault_outage(VaultFault::Kill).await
 }
 
-/// `count` consecutive ports free on loopback.
-fn free_ports(count: u16) -> u16 {
-    for _ in 0..200 {
-        let base = egide_testkit::free_port();
-        if base.checked_add(count).is_none() {
-            continue;
-        }
-        if (base..base + count).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no {count} consecutive free ports");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn make_run_smoke() -> anyhow::Result<()> {
     let _one_at_a_time = LOCK.lock().await;
     let egide = binary(&egide_e2e::bin_dir(), "egide")?;
     let run_dir = TempDir::new("smoke")?;
-    let vault_port = free_ports(2); // OpenBao's cluster listener takes port + 1
-    // Five services from the base, and the simulators at base + 10 and base + 11.
-    let service_base = free_ports(12);
-    let ports = [
-        ("--nats-port", egide_testkit::free_port()),
-        ("--postgres-port", egide_testkit::free_port()),
-        ("--vault-port", vault_port),
-        ("--service-port-base", service_base),
-        ("--gateway-port", egide_testkit::free_port()),
-        ("--gateway-http-port", egide_testkit::free_port()),
-    ];
+    // Our own processes on port 0, reporting what they got; the third-party servers on
+    // leased ports.
+    let ports = DevUpPorts::lease()?;
     let mut cmd = tokio::process::Command::new(&egide);
     cmd.arg("--run-dir")
         .arg(run_dir.path())
-        .args(["dev", "up", "--check"]);
-    for (flag, port) in ports {
-        cmd.arg(flag).arg(port.to_string());
-    }
+        .args(["dev", "up", "--check"])
+        .args(ports.args());
     if std::env::var_os("EGIDE_BAO_BIN").is_none() {
         println!("EGIDE_BAO_BIN is not set: the CLI looks for .tools/venv/bin/bao");
     }
@@ -508,21 +485,81 @@ async fn make_run_smoke() -> anyhow::Result<()> {
         None
     };
     let json = seen.context("endpoints.json was never written while the stack was up")?;
-    let gateway_port = ports[4].1;
+    // endpoints.json names the addresses the processes bound, as each logged them.
+    // Whether `log` has a "listening" line naming 127.0.0.1:port.
+    let logs_listening_on = |log: &str, port: u16| -> anyhow::Result<bool> {
+        let path = run_dir.path().join("logs").join(format!("{log}.log"));
+        let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+        let addr = format!("127.0.0.1:{port}");
+        Ok(text.lines().filter(|l| l.contains("listening")).any(|l| {
+            l.match_indices(&addr)
+                .any(|(i, _)| !l[i + addr.len()..].starts_with(|c: char| c.is_ascii_digit()))
+        }))
+    };
+    let port_of = |url: &serde_json::Value| -> anyhow::Result<u16> {
+        let url = url.as_str().with_context(|| format!("not a URL: {url}"))?;
+        let port = url.rsplit(':').next().unwrap_or_default().parse::<u16>()?;
+        ensure!(port != 0, "{url}: port 0 in endpoints.json");
+        Ok(port)
+    };
+    let mut seen_ports = std::collections::BTreeSet::new();
+    for service in Service::BACKENDS {
+        let port = port_of(&json["services"][service.name()])?;
+        ensure!(
+            logs_listening_on(service.name(), port)?,
+            "{service} did not log that it listens on port {port} (endpoints.json: {json})"
+        );
+        seen_ports.insert(port);
+    }
+    let gateway_port = port_of(&json["gateway"]["grpc"])?;
     ensure!(
-        json["gateway"]["grpc"] == format!("https://localhost:{gateway_port}"),
+        logs_listening_on("gateway", gateway_port)?,
+        "the gateway did not log that it listens on port {gateway_port} (endpoints.json: {json})"
+    );
+    seen_ports.insert(gateway_port);
+    ensure!(
+        seen_ports.len() == Service::BACKENDS.len() + 1,
+        "two processes on one port? {json}"
+    );
+    ensure!(
+        json["nats"] == format!("nats://127.0.0.1:{}", ports.nats()),
         "endpoints.json: {json}"
     );
-    for (i, service) in Service::BACKENDS.iter().enumerate() {
-        ensure!(
-            json["services"][service.name()]
-                == format!("http://127.0.0.1:{}", service_base + i as u16),
-            "endpoints.json: {json}"
-        );
-    }
     ensure!(
         !endpoints.exists(),
         "endpoints.json is left behind after the stack stopped"
+    );
+    Ok(())
+}
+
+/// A fixed port that is taken stops `egide dev up` before it starts anything, saying which
+/// port and what it was for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_up_names_a_taken_port() -> anyhow::Result<()> {
+    let egide = binary(&egide_e2e::bin_dir(), "egide")?;
+    let run_dir = TempDir::new("taken")?;
+    let ports = DevUpPorts::lease()?;
+    // A stranger on the NATS port.
+    let stranger = std::net::TcpListener::bind(("127.0.0.1", ports.nats()))?;
+    let output = tokio::process::Command::new(&egide)
+        .arg("--run-dir")
+        .arg(run_dir.path())
+        .args(["dev", "up", "--check"])
+        .args(ports.args())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    drop(stranger);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(!output.status.success(), "dev up started on a taken port");
+    ensure!(
+        stderr.contains(&format!("port {} (nats) is in use", ports.nats())),
+        "stderr does not name the port: {stderr}"
+    );
+    ensure!(
+        !run_dir.path().join("logs/nats.log").exists(),
+        "something was started"
     );
     Ok(())
 }

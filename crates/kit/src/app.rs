@@ -224,6 +224,10 @@ where
                 return ExitCode::FAILURE;
             }
         };
+        if let Err(error) = crate::server::announce(&[("grpc", running.local_addr())]) {
+            tracing::error!(%error, "cannot write ${}", crate::server::ADDR_FILE_ENV);
+            return ExitCode::FAILURE;
+        }
         let result = running.wait();
         tokio::pin!(result);
         let outcome = tokio::select! {

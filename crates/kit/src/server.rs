@@ -19,9 +19,58 @@ use crate::health::Readiness;
 /// How often readiness checks run.
 pub const READINESS_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Binds the gRPC listener. Port 0 picks a free port; read it back with `local_addr`.
+/// The environment variable naming the file a service writes the addresses it listens on
+/// to, once every listener is bound (see [`announce`]).
+pub const ADDR_FILE_ENV: &str = "EGIDE_ADDR_FILE";
+
+/// Binds a listener. Port 0 picks a free port; read it back with `local_addr`, and tell the
+/// supervisor with [`announce`]. The error names the address (a taken port says which).
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+}
+
+/// Tells whoever started this process where it listens, when `EGIDE_ADDR_FILE` names a
+/// file: one `NAME ADDRESS` line per listener (`grpc 127.0.0.1:41234`), written to a
+/// temporary file renamed into place, so the file appears complete or not at all.
+/// Supervisors start a service on port 0 and wait for that file ([`read_addr_file`]).
+pub fn announce(listeners: &[(&str, SocketAddr)]) -> std::io::Result<()> {
+    let Some(path) = std::env::var_os(ADDR_FILE_ENV).map(std::path::PathBuf::from) else {
+        return Ok(());
+    };
+    let text: String = listeners
+        .iter()
+        .map(|(name, addr)| format!("{name} {addr}\n"))
+        .collect();
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, &path)
+}
+
+/// The listeners in an [`announce`]d file, or `None` while it does not exist.
+pub fn read_addr_file(
+    path: &std::path::Path,
+) -> std::io::Result<Option<std::collections::BTreeMap<String, SocketAddr>>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    text.lines()
+        .map(|line| {
+            line.split_once(' ')
+                .and_then(|(name, addr)| Some((name.to_owned(), addr.parse().ok()?)))
+                .ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: not `NAME ADDRESS`: {line:?}", path.display()),
+                    )
+                })
+        })
+        .collect::<std::io::Result<_>>()
+        .map(Some)
 }
 
 /// Serves `routes` plus health, reflection and status on `listener` until `shutdown`.
@@ -102,5 +151,35 @@ impl StatusService for StatusEndpoint {
             dependencies,
             uptime_seconds: self.started.elapsed().as_secs(),
         }))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_taken_port_is_named_in_the_error() {
+        let held = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = held.local_addr().unwrap();
+        let err = bind(addr).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    }
+
+    #[test]
+    fn addr_files_read_back() {
+        let dir = std::env::temp_dir().join(format!("egide-kit-addr-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("svc.addr");
+        assert_eq!(read_addr_file(&path).unwrap(), None);
+        std::fs::write(&path, "grpc 127.0.0.1:41234\nhttp [::1]:8080\n").unwrap();
+        let read = read_addr_file(&path).unwrap().unwrap();
+        assert_eq!(read["grpc"], "127.0.0.1:41234".parse().unwrap());
+        assert_eq!(read["http"], "[::1]:8080".parse().unwrap());
+        std::fs::write(&path, "grpc nowhere\n").unwrap();
+        assert!(read_addr_file(&path).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

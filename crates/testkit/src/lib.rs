@@ -1,8 +1,15 @@
 //! Real infrastructure for Égide tests: NATS (JetStream), PostgreSQL and
-//! OpenBao, started as plain child processes on random loopback ports, each
+//! OpenBao, started as plain child processes on leased loopback ports, each
 //! in its own temp directory, and controllable for fault injection
 //! (`kill` = crash with `SIGKILL`, `stop` = graceful, `start` = restart on
 //! the same port and data).
+//!
+//! No port is ever picked by binding port 0 and handed over after closing the
+//! socket: our own processes (the simulators) bind port 0 themselves and
+//! report the address in a file; servers that cannot (PostgreSQL, OpenBao,
+//! and NATS, which must come back on the same port after a kill) get a
+//! [`PortLease`], held for their whole life, and are started again on new
+//! leases when a stranger took the port first.
 //!
 //! ```no_run
 //! let stack = egide_testkit::shared();          // started once per test binary
@@ -54,6 +61,7 @@
 //! | `EGIDE_TEST_DATABASE_URL`, `DATABASE_URL` | use this PostgreSQL server instead of starting one |
 //! | `EGIDE_TESTKIT_TMPDIR` | parent of the temp directories (default `/tmp`) |
 //! | `EGIDE_TESTKIT_TIMEOUT_SECS` | readiness timeout per server (default 30) |
+//! | (none) | port leases are lock files in `/tmp/egide-port-leases`, shared by every test run of the machine ([`PortLease`]) |
 //! | `EGIDE_BIN_DIR` | directory of the workspace binaries ([`bin_path`]; else `$CARGO_TARGET_DIR/debug`, else `target/debug`) |
 //!
 //! All management calls are blocking (`std` only) and take `&self`, so they
@@ -69,9 +77,11 @@
 //! `cargo build -p egide-sims --bins`.
 
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod http;
 mod nats;
+mod ports;
 mod postgres;
 mod process;
 mod sims;
@@ -81,7 +91,6 @@ mod sims;
 pub use process::{ServerSpec, Supervised, log_tail};
 mod vault;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::thread;
@@ -90,6 +99,8 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 
 pub use crate::nats::Nats;
+/// Ports leased for servers that cannot bind port 0 and report it (see the module).
+pub use crate::ports::PortLease;
 pub use crate::postgres::Postgres;
 /// The simulators of what is outside Égide, as child processes, and the
 /// path of a workspace binary.
@@ -168,20 +179,6 @@ pub fn shared() -> &'static Stack {
     match SHARED.get_or_init(|| Stack::start().map_err(|e| format!("{e:#}"))) {
         Ok(stack) => stack,
         Err(e) => panic!("egide-testkit: cannot start the shared test stack: {e}"),
-    }
-}
-
-/// A port that was free on 127.0.0.1 a moment ago (bind to port 0, read the
-/// port, close). Another process may grab it in between; the components
-/// retry startup with a new port when that happens.
-///
-/// # Panics
-///
-/// Panics if binding a loopback socket fails.
-pub fn free_port() -> u16 {
-    match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
-        Ok(addr) => addr.port(),
-        Err(e) => panic!("egide-testkit: cannot bind 127.0.0.1:0: {e}"),
     }
 }
 

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::free_port;
 use crate::http;
-use crate::process::{self, AddrInUse, DirGuard, ServerSpec, Supervised};
+use crate::ports::{self, PortLease};
+use crate::process::{self, DirGuard, ServerSpec, Supervised};
 
-/// A `nats-server` child process with JetStream enabled, listening on a
-/// random loopback port, storing JetStream data in a private temp directory.
+/// A `nats-server` child process with JetStream enabled, listening on
+/// leased loopback ports ([`PortLease`]), storing JetStream data in a private temp directory.
 ///
 /// [`Nats::start`] after [`Nats::kill`] / [`Nats::stop`] reuses the same
 /// client port, monitoring port and store directory, so JetStream streams
@@ -30,6 +30,8 @@ pub struct Nats {
     store_dir: PathBuf,
     proc: Mutex<Option<Supervised>>,
     guard: DirGuard,
+    /// Held until the server is gone for good: a restart finds its ports free.
+    _leases: Vec<PortLease>,
 }
 
 impl Nats {
@@ -42,41 +44,35 @@ impl Nats {
         let store_dir = root.join("jetstream");
         std::fs::create_dir_all(&store_dir)
             .with_context(|| format!("creating {}", store_dir.display()))?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let port = free_port();
-            let monitor_port = free_port();
-            let spec = ServerSpec {
-                name: "nats-server",
-                program: bin.clone(),
-                args: args(port, monitor_port, &store_dir),
-                envs: Vec::new(),
-                env_remove: Vec::new(),
-                cwd: root.clone(),
-                log: root.join("nats.log"),
-                lock: guard.lock().to_path_buf(),
-                stop_signal: "TERM",
-                grace_secs: 5,
-            };
-            match launch(&spec, port, monitor_port) {
-                Ok(proc) => {
-                    tracing::info!(port, monitor_port, "egide-testkit: nats-server ready");
-                    return Ok(Nats {
-                        spec,
-                        port,
-                        monitor_port,
-                        store_dir,
-                        proc: Mutex::new(Some(proc)),
-                        guard,
-                    });
-                }
-                Err(e) if attempt < 3 && e.is::<AddrInUse>() => {
-                    tracing::warn!("nats-server port taken, retrying: {e:#}");
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let log = root.join("nats.log");
+        let spec_for = |port: u16, monitor_port: u16| ServerSpec {
+            name: "nats-server",
+            program: bin.clone(),
+            args: args(port, monitor_port, &store_dir),
+            envs: Vec::new(),
+            env_remove: Vec::new(),
+            cwd: root.clone(),
+            log: log.clone(),
+            lock: guard.lock().to_path_buf(),
+            stop_signal: "TERM",
+            grace_secs: 5,
+        };
+        let ((spec, proc), leases) = ports::retry_on_new_ports("nats-server", &[1, 1], |p| {
+            let spec = spec_for(p[0], p[1]);
+            let proc = launch(&spec, p[0], p[1])?;
+            Ok((spec, proc))
+        })?;
+        let (port, monitor_port) = (leases[0].port(), leases[1].port());
+        tracing::info!(port, monitor_port, "egide-testkit: nats-server ready");
+        Ok(Nats {
+            spec,
+            port,
+            monitor_port,
+            store_dir,
+            proc: Mutex::new(Some(proc)),
+            guard,
+            _leases: leases,
+        })
     }
 
     /// Client URL, `nats://127.0.0.1:PORT`.
@@ -197,7 +193,7 @@ fn args(port: u16, monitor_port: u16, store_dir: &Path) -> Vec<OsString> {
 fn launch(spec: &ServerSpec, port: u16, monitor_port: u16) -> Result<Supervised> {
     let proc = Supervised::spawn(spec)?;
     process::wait_ready(&proc, "nats-server", Duration::from_millis(25), || {
-        Ok(info_has_jetstream(port) && healthz_ok(monitor_port))
+        Ok(proc.listens_on(port) && info_has_jetstream(port) && healthz_ok(monitor_port))
     })?;
     Ok(proc)
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::free_port;
-use crate::process::{self, AddrInUse, DirGuard, ServerSpec, Supervised};
+use crate::ports::{self, PortLease};
+use crate::process::{self, DirGuard, ServerSpec, Supervised};
 
 /// A PostgreSQL server for tests.
 ///
@@ -46,6 +46,8 @@ struct Local {
     data_dir: PathBuf,
     proc: Mutex<Option<Supervised>>,
     guard: DirGuard,
+    /// Held until the cluster is gone for good: a restart finds its port free.
+    _lease: PortLease,
 }
 
 #[derive(Debug)]
@@ -176,10 +178,7 @@ impl Postgres {
             );
         }
 
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let port = free_port();
+        let spec_for = |port: u16| {
             let (program, args) = command(
                 "postgres",
                 vec![
@@ -203,7 +202,7 @@ impl Postgres {
                     "shared_buffers=128MB".into(),
                 ],
             );
-            let spec = ServerSpec {
+            ServerSpec {
                 name: "postgres",
                 program,
                 args,
@@ -215,27 +214,27 @@ impl Postgres {
                 // SIGINT = fast shutdown (SIGTERM would wait for clients).
                 stop_signal: "INT",
                 grace_secs: 10,
-            };
-            match launch(&spec, &bindir, port) {
-                Ok(proc) => {
-                    tracing::info!(port, "egide-testkit: postgres ready");
-                    return Ok(Postgres {
-                        inner: Inner::Local(Box::new(Local {
-                            spec,
-                            port,
-                            bindir,
-                            data_dir,
-                            proc: Mutex::new(Some(proc)),
-                            guard,
-                        })),
-                    });
-                }
-                Err(e) if attempt < 3 && e.is::<AddrInUse>() => {
-                    tracing::warn!("postgres port taken, retrying: {e:#}");
-                }
-                Err(e) => return Err(e),
             }
-        }
+        };
+        let ((spec, proc), mut leases) = ports::retry_on_new_ports("postgres", &[1], |p| {
+            let spec = spec_for(p[0]);
+            let proc = launch(&spec, &bindir, p[0])?;
+            Ok((spec, proc))
+        })?;
+        let lease = leases.remove(0);
+        let port = lease.port();
+        tracing::info!(port, "egide-testkit: postgres ready");
+        Ok(Postgres {
+            inner: Inner::Local(Box::new(Local {
+                spec,
+                port,
+                bindir,
+                data_dir,
+                proc: Mutex::new(Some(proc)),
+                guard,
+                _lease: lease,
+            })),
+        })
     }
 
     /// Admin URL: `postgres://postgres@127.0.0.1:PORT/postgres` for a local
@@ -462,24 +461,25 @@ fn launch(spec: &ServerSpec, bindir: &Path, port: u16) -> Result<Supervised> {
     let proc = Supervised::spawn(spec)?;
     let pg_isready = bindir.join("pg_isready");
     process::wait_ready(&proc, "postgres", Duration::from_millis(100), || {
-        Ok(Command::new(&pg_isready)
-            .arg("-q")
-            .arg("-h")
-            .arg("127.0.0.1")
-            .arg("-p")
-            .arg(port.to_string())
-            .arg("-U")
-            .arg("postgres")
-            .arg("-d")
-            .arg("postgres")
-            .arg("-t")
-            .arg("2")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .with_context(|| format!("running {}", pg_isready.display()))?
-            .success())
+        Ok(proc.listens_on(port)
+            && Command::new(&pg_isready)
+                .arg("-q")
+                .arg("-h")
+                .arg("127.0.0.1")
+                .arg("-p")
+                .arg(port.to_string())
+                .arg("-U")
+                .arg("postgres")
+                .arg("-d")
+                .arg("postgres")
+                .arg("-t")
+                .arg("2")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .with_context(|| format!("running {}", pg_isready.display()))?
+                .success())
     })?;
     Ok(proc)
 }

@@ -183,6 +183,19 @@ impl Supervised {
         pid_alive(self.pid)
     }
 
+    /// Whether this server (or a process it started) holds the socket listening on
+    /// loopback `port`: readiness probes answered by some *other* server that took the
+    /// port must not count.
+    pub fn listens_on(&self, port: u16) -> bool {
+        let inodes = listening_inodes(port);
+        if inodes.is_empty() {
+            return false;
+        }
+        std::iter::once(self.pid)
+            .chain(descendants(self.pid))
+            .any(|pid| holds_socket(pid, &inodes))
+    }
+
     /// Log output written since this process was started (last 4 KiB).
     pub fn log_since_start(&self) -> String {
         log_tail(&self.log, self.log_offset)
@@ -384,6 +397,50 @@ pub(crate) fn descendants(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Inodes of the IPv4 sockets listening on `127.0.0.1:port` or `0.0.0.0:port`
+/// (`/proc/net/tcp`: `sl local_address rem_address st … inode`, addresses in hex, the
+/// IPv4 address in host byte order).
+fn listening_inodes(port: u16) -> Vec<u64> {
+    let table = fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    listening_inodes_in(&table, port)
+}
+
+fn listening_inodes_in(table: &str, port: u16) -> Vec<u64> {
+    const LISTEN: &str = "0A";
+    let wanted = [
+        format!("0100007F:{port:04X}"),
+        format!("00000000:{port:04X}"),
+    ];
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (local, state, inode) = (f.get(1)?, f.get(3)?, f.get(9)?);
+            (*state == LISTEN && wanted.iter().any(|w| w == local))
+                .then(|| inode.parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
+/// Whether one of `pid`'s file descriptors is one of the sockets `inodes`.
+fn holds_socket(pid: u32, inodes: &[u64]) -> bool {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        fs::read_link(fd.path()).is_ok_and(|target| {
+            target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:["))
+                .and_then(|t| t.strip_suffix(']'))
+                .and_then(|t| t.parse::<u64>().ok())
+                .is_some_and(|inode| inodes.contains(&inode))
+        })
+    })
+}
+
 /// Sends `SIG<sig>` to `pids` with the shell's `kill` builtin.
 pub(crate) fn signal(pids: &[u32], sig: &str) -> Result<()> {
     if pids.is_empty() {
@@ -523,4 +580,29 @@ pub(crate) fn running_as_root() -> bool {
     fs::metadata("/proc/self")
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_listening_sockets_of_a_port() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0\n\
+   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0 20 4 30 10 -1\n\
+   2: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 77 1 0 100 0 0 10 0\n";
+        assert_eq!(listening_inodes_in(table, 8080), vec![4242]);
+        assert_eq!(listening_inodes_in(table, 80), vec![77]);
+        assert!(listening_inodes_in(table, 81).is_empty());
+    }
+
+    #[test]
+    fn a_listener_of_this_process_is_found() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let inodes = listening_inodes(port);
+        assert!(!inodes.is_empty());
+        assert!(holds_socket(std::process::id(), &inodes));
+    }
 }

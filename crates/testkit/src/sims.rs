@@ -5,14 +5,13 @@
 //! does before running the tests) or `cargo build -p egide-sims --bins`.
 
 use std::ffi::OsString;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
-use crate::free_port;
-use crate::process::{AddrInUse, ServerSpec, Supervised, wait_ready};
+use crate::process::{ServerSpec, Supervised, wait_ready};
 
 /// The directory of the workspace's binaries: `$EGIDE_BIN_DIR`, else
 /// `$CARGO_TARGET_DIR/debug` (relative to the workspace root if relative), else
@@ -51,50 +50,53 @@ pub fn bin_path(name: &str) -> Result<PathBuf> {
     binary(&bin_dir(), name)
 }
 
-/// Starts `name` with `args(port)` under a supervisor on a free port, and
-/// waits until `<dir>/<name>.addr` exists and the port accepts connections.
-/// Retries with another port if the chosen one was taken meanwhile.
+/// Starts `name` with `args(addr_file)` under a supervisor; the simulator binds port 0
+/// itself and writes the address it got to `<dir>/<name>.addr`, which is waited for.
 fn launch(
     name: &'static str,
     dir: &Path,
-    args: impl Fn(u16, &Path) -> Vec<OsString>,
+    args: impl Fn(&Path) -> Vec<OsString>,
 ) -> Result<(Supervised, SocketAddr)> {
     let program = bin_path(name)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let addr_file = dir.join(format!("{name}.addr"));
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let _ = std::fs::remove_file(&addr_file);
-        let port = free_port();
-        let spec = ServerSpec {
-            name,
-            program: program.clone(),
-            args: args(port, &addr_file),
-            envs: Vec::new(),
-            env_remove: Vec::new(),
-            cwd: dir.to_path_buf(),
-            log: dir.join(format!("{name}.log")),
-            lock: dir.join("supervisors.lock"),
-            stop_signal: "TERM",
-            grace_secs: 5,
-        };
-        let proc = Supervised::spawn(&spec)?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let ready = wait_ready(&proc, name, Duration::from_millis(20), || {
-            Ok(addr_file.exists()
-                && TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok())
-        });
-        match ready {
-            Ok(()) => {
-                tracing::info!(%addr, "egide-testkit: {name} ready");
-                return Ok((proc, addr));
-            }
-            Err(e) if attempt < 3 && e.is::<AddrInUse>() => {
-                tracing::warn!("{name}: port taken, retrying: {e:#}");
-            }
-            Err(e) => return Err(e),
-        }
+    let _ = std::fs::remove_file(&addr_file);
+    let mut full = vec![OsString::from("--listen"), OsString::from("127.0.0.1:0")];
+    full.extend(args(&addr_file));
+    let spec = ServerSpec {
+        name,
+        program,
+        args: full,
+        envs: Vec::new(),
+        env_remove: Vec::new(),
+        cwd: dir.to_path_buf(),
+        log: dir.join(format!("{name}.log")),
+        lock: dir.join("supervisors.lock"),
+        stop_signal: "TERM",
+        grace_secs: 5,
+    };
+    let proc = Supervised::spawn(&spec)?;
+    let mut addr = None;
+    wait_ready(&proc, name, Duration::from_millis(20), || {
+        // Written (atomically) once the listener is bound.
+        addr = read_addr_file(&addr_file)?;
+        Ok(addr.is_some())
+    })?;
+    let addr = addr.ok_or_else(|| anyhow!("{name}: no address in {}", addr_file.display()))?;
+    tracing::info!(%addr, "egide-testkit: {name} ready");
+    Ok((proc, addr))
+}
+
+/// The address in a simulator's `--addr-file`, once it exists.
+fn read_addr_file(path: &Path) -> Result<Option<SocketAddr>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .with_context(|| format!("{}: not an address: {text:?}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
 }
 
@@ -126,10 +128,8 @@ impl ProofingSim {
     pub fn spawn(dir: &Path) -> Result<ProofingSim> {
         let key = dir.join("proofing-sim-key.pem");
         let public = dir.join("proofing-sim.pub.pem");
-        let (proc, addr) = launch("egide-proofing-sim", dir, |port, addr_file| {
+        let (proc, addr) = launch("egide-proofing-sim", dir, |addr_file| {
             os(&[
-                &"--listen",
-                &format!("127.0.0.1:{port}"),
                 &"--addr-file",
                 &addr_file,
                 &"--issuer",
@@ -202,15 +202,8 @@ impl MailSim {
     /// and waits until it accepts connections.
     pub fn spawn(dir: &Path) -> Result<MailSim> {
         let mailbox = dir.join("mailbox");
-        let (proc, addr) = launch("egide-mail-sim", dir, |port, addr_file| {
-            os(&[
-                &"--listen",
-                &format!("127.0.0.1:{port}"),
-                &"--addr-file",
-                &addr_file,
-                &"--dir",
-                &mailbox,
-            ])
+        let (proc, addr) = launch("egide-mail-sim", dir, |addr_file| {
+            os(&[&"--addr-file", &addr_file, &"--dir", &mailbox])
         })?;
         Ok(MailSim {
             proc,

@@ -1,7 +1,6 @@
 //! An OpenBao (Vault-compatible) dev server.
 
 use std::ffi::OsString;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
@@ -9,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::process::{self, AddrInUse, DirGuard, ServerSpec, Supervised};
-use crate::{free_port, http, workspace_root};
+use crate::ports::{self, PortLease};
+use crate::process::{self, DirGuard, ServerSpec, Supervised};
+use crate::{http, workspace_root};
 
-/// An OpenBao server in dev mode (`bao server -dev`) on a random loopback
-/// port, with a random root token, unsealed and ready, KV v2 mounted at
+/// An OpenBao server in dev mode (`bao server -dev`) on a leased loopback
+/// port ([`PortLease`]), with a random root token, unsealed and ready, KV v2 mounted at
 /// `secret/` (dev-mode default).
 ///
 /// **Dev mode keeps everything in memory**: after [`kill`](Self::kill) or
@@ -24,7 +24,7 @@ use crate::{free_port, http, workspace_root};
 ///
 /// The binary is `EGIDE_BAO_BIN`, else `<workspace>/.tools/venv/bin/bao`
 /// (installed by `make tools`), else `bao` from `PATH`. The cluster listener
-/// takes `port + 1`, which is checked free as well.
+/// takes `port + 1`, leased with it.
 #[derive(Debug)]
 pub struct Vault {
     spec: ServerSpec,
@@ -33,6 +33,8 @@ pub struct Vault {
     unseal_key: Mutex<String>,
     proc: Mutex<Option<Supervised>>,
     guard: DirGuard,
+    /// Held until the server is gone for good: a restart finds its ports free.
+    _lease: PortLease,
 }
 
 impl Vault {
@@ -43,56 +45,52 @@ impl Vault {
         let guard = DirGuard::create("bao")?;
         let root = guard.dir().to_path_buf();
         let token = format!("egide-root-{}", uuid::Uuid::now_v7().simple());
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let port = free_port_pair();
-            let spec = ServerSpec {
-                name: "bao",
-                program: bin.clone(),
-                args: vec![
-                    "server".into(),
-                    "-dev".into(),
-                    format!("-dev-listen-address=127.0.0.1:{port}").into(),
-                    format!("-dev-root-token-id={token}").into(),
-                    "-dev-no-store-token".into(),
-                ],
-                // Keep the developer's ~/.vault-token and environment out of it.
-                envs: vec![(OsString::from("HOME"), root.clone().into_os_string())],
-                env_remove: vec![
-                    "BAO_ADDR",
-                    "VAULT_ADDR",
-                    "BAO_TOKEN",
-                    "VAULT_TOKEN",
-                    "BAO_API_ADDR",
-                    "VAULT_API_ADDR",
-                    "BAO_CLUSTER_ADDR",
-                    "VAULT_CLUSTER_ADDR",
-                ],
-                cwd: root.clone(),
-                log: root.join("bao.log"),
-                lock: guard.lock().to_path_buf(),
-                stop_signal: "TERM",
-                grace_secs: 5,
-            };
-            match launch(&spec, port) {
-                Ok((proc, key)) => {
-                    tracing::info!(port, "egide-testkit: bao ready");
-                    return Ok(Vault {
-                        spec,
-                        port,
-                        token,
-                        unseal_key: Mutex::new(key),
-                        proc: Mutex::new(Some(proc)),
-                        guard,
-                    });
-                }
-                Err(e) if attempt < 3 && e.is::<AddrInUse>() => {
-                    tracing::warn!("bao port taken, retrying: {e:#}");
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let spec_for = |port: u16| ServerSpec {
+            name: "bao",
+            program: bin.clone(),
+            args: vec![
+                "server".into(),
+                "-dev".into(),
+                format!("-dev-listen-address=127.0.0.1:{port}").into(),
+                format!("-dev-root-token-id={token}").into(),
+                "-dev-no-store-token".into(),
+            ],
+            // Keep the developer's ~/.vault-token and environment out of it.
+            envs: vec![(OsString::from("HOME"), root.clone().into_os_string())],
+            env_remove: vec![
+                "BAO_ADDR",
+                "VAULT_ADDR",
+                "BAO_TOKEN",
+                "VAULT_TOKEN",
+                "BAO_API_ADDR",
+                "VAULT_API_ADDR",
+                "BAO_CLUSTER_ADDR",
+                "VAULT_CLUSTER_ADDR",
+            ],
+            cwd: root.clone(),
+            log: root.join("bao.log"),
+            lock: guard.lock().to_path_buf(),
+            stop_signal: "TERM",
+            grace_secs: 5,
+        };
+        // The API port and, next to it, the cluster listener's.
+        let ((spec, proc, key), mut leases) = ports::retry_on_new_ports("bao", &[2], |p| {
+            let spec = spec_for(p[0]);
+            let (proc, key) = launch(&spec, p[0])?;
+            Ok((spec, proc, key))
+        })?;
+        let lease = leases.remove(0);
+        let port = lease.port();
+        tracing::info!(port, "egide-testkit: bao ready");
+        Ok(Vault {
+            spec,
+            port,
+            token,
+            unseal_key: Mutex::new(key),
+            proc: Mutex::new(Some(proc)),
+            guard,
+            _lease: lease,
+        })
     }
 
     /// API address, `http://127.0.0.1:PORT`.
@@ -304,9 +302,10 @@ fn launch(spec: &ServerSpec, port: u16) -> Result<(Supervised, String)> {
         if key.is_none() {
             return Ok(false);
         }
-        Ok(http::request(port, "GET", "/v1/sys/health", &[], None)
-            .map(|r| r.status == 200)
-            .unwrap_or(false))
+        Ok(proc.listens_on(port)
+            && http::request(port, "GET", "/v1/sys/health", &[], None)
+                .map(|r| r.status == 200)
+                .unwrap_or(false))
     })?;
     let key = key.ok_or_else(|| anyhow!("bao: unseal key not found in the log"))?;
     Ok((proc, key))
@@ -317,17 +316,6 @@ fn parse_unseal_key(log: &str) -> Option<String> {
         .filter_map(|l| l.trim().strip_prefix("Unseal Key:"))
         .map(|k| k.trim().to_string())
         .rfind(|k| !k.is_empty())
-}
-
-/// A free port whose successor (the cluster port) is free too.
-fn free_port_pair() -> u16 {
-    for _ in 0..50 {
-        let p = free_port();
-        if p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
-            return p;
-        }
-    }
-    free_port()
 }
 
 fn find_binary() -> Result<PathBuf> {

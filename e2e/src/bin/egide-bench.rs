@@ -33,6 +33,7 @@ use async_nats::{
 };
 use egide_e2e::{
     Options, Platform, Service, TempDir, binary,
+    dev_up::DevUpPorts,
     load::{self, register_structures},
 };
 use egide_kit::{
@@ -465,7 +466,7 @@ async fn rpc_bench(p: &Platform, rows: &mut Vec<Row>) -> anyhow::Result<()> {
 async fn dev_up_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let egide = binary(bin_dir, "egide")?;
     let run_dir = TempDir::new("bench-devup")?;
-    let ports = DevUpPorts::pick();
+    let ports = DevUpPorts::lease()?;
     for (i, label) in ["first (initialises)", "second (warm run dir)"]
         .into_iter()
         .enumerate()
@@ -712,45 +713,13 @@ async fn pipeline(p: &Platform, events: usize) -> anyhow::Result<Pipeline> {
     }
 }
 
-/// Ports for `egide dev up`, the same for both runs (OpenBao's raft storage remembers its
-/// address).
-struct DevUpPorts(Vec<(&'static str, u16)>);
-
-impl DevUpPorts {
-    fn pick() -> Self {
-        Self(vec![
-            ("--nats-port", egide_testkit::free_port()),
-            ("--postgres-port", egide_testkit::free_port()),
-            ("--vault-port", free_ports(2)),
-            ("--service-port-base", free_ports(5)),
-            ("--gateway-port", egide_testkit::free_port()),
-            ("--gateway-http-port", egide_testkit::free_port()),
-        ])
-    }
-}
-
-/// `count` consecutive free loopback ports.
-fn free_ports(count: u16) -> u16 {
-    for _ in 0..200 {
-        let base = egide_testkit::free_port();
-        if base.checked_add(count).is_some()
-            && (base..base + count).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
-        {
-            return base;
-        }
-    }
-    egide_testkit::free_port()
-}
-
 /// Runs `egide dev up --check`; returns the "up in" time it printed and the wall time.
 async fn dev_up(egide: &Path, run_dir: &Path, ports: &DevUpPorts) -> anyhow::Result<(f64, f64)> {
     let mut cmd = tokio::process::Command::new(egide);
     cmd.arg("--run-dir")
         .arg(run_dir)
         .args(["dev", "up", "--check"]);
-    for (flag, port) in &ports.0 {
-        cmd.arg(flag).arg(port.to_string());
-    }
+    cmd.args(ports.args());
     cmd.kill_on_drop(true).stdin(std::process::Stdio::null());
     let started = Instant::now();
     let output = tokio::time::timeout(Duration::from_secs(300), cmd.output())

@@ -20,7 +20,6 @@ mod tls;
 use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use egide_kit::health::{Readiness, check};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 
@@ -96,8 +95,8 @@ impl Gateway {
             .await?,
         );
 
-        let grpc = TcpListener::bind(config.grpc.listen).await?;
-        let http = TcpListener::bind(config.http.listen).await?;
+        let grpc = egide_kit::server::bind(config.grpc.listen).await?;
+        let http = egide_kit::server::bind(config.http.listen).await?;
         let grpc_addr = grpc.local_addr()?;
         let http_addr = http.local_addr()?;
         tracing::info!(%grpc_addr, %http_addr, routes = ?config.routes.keys().collect::<Vec<_>>(), "gateway listening");
@@ -159,6 +158,12 @@ impl Gateway {
     }
 }
 
+/// Writes the listening addresses to `$EGIDE_ADDR_FILE` for the supervisor, if set.
+fn announce(gateway: &Gateway) -> anyhow::Result<()> {
+    egide_kit::server::announce(&[("grpc", gateway.grpc_addr()), ("http", gateway.http_addr())])
+        .map_err(|e| anyhow::anyhow!("cannot write ${}: {e}", egide_kit::server::ADDR_FILE_ENV))
+}
+
 fn backend_check(channel: Channel) -> egide_kit::health::Check {
     check(move || {
         let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
@@ -194,16 +199,21 @@ pub fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         let shutdown = egide_kit::shutdown::on_signal();
-        match Gateway::start(config, shutdown).await {
-            Ok(gateway) => match gateway.wait().await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "gateway failed");
-                    ExitCode::FAILURE
-                }
-            },
+        let gateway = match Gateway::start(config, shutdown).await {
+            Ok(gateway) => gateway,
             Err(error) => {
                 tracing::error!(error = format!("{error:#}"), "gateway start-up failed");
+                return ExitCode::FAILURE;
+            }
+        };
+        let result = match announce(&gateway) {
+            Ok(()) => gateway.wait().await,
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "gateway failed");
                 ExitCode::FAILURE
             }
         }

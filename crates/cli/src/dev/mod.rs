@@ -15,6 +15,7 @@ pub(crate) mod vault;
 
 use std::{
     collections::BTreeMap,
+    net::SocketAddr,
     path::{Path, PathBuf},
     process::{ExitCode, Stdio},
     time::{Duration, Instant},
@@ -40,21 +41,23 @@ const SERVICES: [(&str, u16); 5] = [
 #[derive(Args, Debug)]
 pub struct UpArgs {
     /// NATS client port.
-    #[arg(long, default_value_t = 14222)]
+    #[arg(long, default_value_t = 14222, value_parser = clap::value_parser!(u16).range(1..))]
     nats_port: u16,
     /// PostgreSQL port.
-    #[arg(long, default_value_t = 15432)]
+    #[arg(long, default_value_t = 15432, value_parser = clap::value_parser!(u16).range(1..))]
     postgres_port: u16,
-    /// OpenBao port.
-    #[arg(long, default_value_t = 18200)]
+    /// OpenBao port (its cluster listener takes the next one).
+    #[arg(long, default_value_t = 18200, value_parser = clap::value_parser!(u16).range(1..65535))]
     vault_port: u16,
-    /// First backend gRPC port (enrolment; then auth, certval, billing, audit).
+    /// First backend gRPC port (enrolment; then auth, certval, billing, audit; the mail
+    /// and proofing simulators at +10 and +11). 0: each picks a free port, and
+    /// `.run/endpoints.json` tells which.
     #[arg(long, default_value_t = 50061)]
     service_port_base: u16,
-    /// Gateway gRPC (TLS) port.
+    /// Gateway gRPC (TLS) port; 0 picks a free one.
     #[arg(long, default_value_t = 8443)]
     gateway_port: u16,
-    /// Gateway HTTP port.
+    /// Gateway HTTP port; 0 picks a free one.
     #[arg(long, default_value_t = 8080)]
     gateway_http_port: u16,
     /// Start everything, print the summary, then stop everything and exit 0: a smoke test
@@ -99,24 +102,10 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
         .map(Path::to_path_buf)
         .context("no directory for the egide binary")?;
     let tools = Tools::find()?;
-    for port in [
-        args.nats_port,
-        args.postgres_port,
-        args.vault_port,
-        args.gateway_port,
-        args.gateway_http_port,
-    ]
-    .into_iter()
-    .chain(
-        SERVICES
-            .iter()
-            .map(|(_, offset)| *offset)
-            .chain([sims::MAIL_SIM_OFFSET, sims::PROOFING_SIM_OFFSET])
-            .map(|offset| args.service_port_base + offset),
-    ) {
+    for (what, port) in fixed_ports(&args) {
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
             bail!(
-                "port {port} is in use: is another `make run` still running? (stop it, or pick other ports: egide dev up --help)"
+                "port {port} ({what}) is in use: is another `make run` still running? (stop it, or pick other ports: egide dev up --help)"
             );
         }
     }
@@ -163,12 +152,40 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// certval's offset from the first service port.
-fn certval_offset() -> u16 {
-    SERVICES
-        .iter()
-        .find(|(s, _)| *s == "certval")
-        .map_or(2, |(_, offset)| *offset)
+/// The ports `args` fixes, with what listens there (port 0 lets a process pick).
+fn fixed_ports(args: &UpArgs) -> Vec<(String, u16)> {
+    let mut ports = vec![
+        ("nats".to_owned(), args.nats_port),
+        ("postgres".to_owned(), args.postgres_port),
+        ("openbao".to_owned(), args.vault_port),
+        (
+            "openbao cluster".to_owned(),
+            args.vault_port.saturating_add(1),
+        ),
+        ("gateway gRPC".to_owned(), args.gateway_port),
+        ("gateway HTTP".to_owned(), args.gateway_http_port),
+    ];
+    ports.extend(
+        SERVICES
+            .iter()
+            .map(|&(name, offset)| (name, offset))
+            .chain([
+                ("mail-sim", sims::MAIL_SIM_OFFSET),
+                ("proofing-sim", sims::PROOFING_SIM_OFFSET),
+            ])
+            .map(|(name, offset)| (name.to_owned(), service_port(args, offset))),
+    );
+    ports.retain(|&(_, port)| port != 0);
+    ports
+}
+
+/// The listen port of the process at `offset` from `--service-port-base` (0: any).
+fn service_port(args: &UpArgs, offset: u16) -> u16 {
+    if args.service_port_base == 0 {
+        0
+    } else {
+        args.service_port_base.saturating_add(offset)
+    }
 }
 
 async fn wait_for_stop(children: &mut Children) {
@@ -211,7 +228,7 @@ async fn start_all(
     ])
     .arg(run_dir.join("nats"));
     children.0.push(("nats".into(), spawn(cmd, logs, "nats")?));
-    wait_tcp("nats", args.nats_port, Duration::from_secs(15)).await?;
+    wait_tcp(children, "nats", args.nats_port, logs).await?;
     println!("  nats      up on {nats_url}");
 
     // PostgreSQL.
@@ -247,7 +264,7 @@ async fn start_all(
     children
         .0
         .push(("openbao".into(), spawn(cmd, logs, "openbao")?));
-    wait_tcp("openbao", args.vault_port, Duration::from_secs(15)).await?;
+    wait_tcp(children, "openbao", args.vault_port, logs).await?;
     let approles = bootstrap_vault(&vault_addr, &vault_dir).await?;
     println!("  openbao   up on {vault_addr} (unsealed, transit keys and AppRoles ready)");
     // The dev PKI (idempotent: built on the first `up`, found afterwards), before the
@@ -265,15 +282,22 @@ async fn start_all(
         sims.mail_smtp, sims.proofing_url
     );
     let tls = egide_gateway::dev_tls::ensure(&run_dir.join("tls"))?;
-    let mut services = BTreeMap::new();
-    for (service, offset) in SERVICES {
-        let port = args.service_port_base + offset;
+    let addr_dir = run_dir.join("addr");
+    std::fs::create_dir_all(&addr_dir)?;
+    let start_service = |service: &str,
+                         offset: u16,
+                         certval: Option<SocketAddr>,
+                         children: &mut Children|
+     -> anyhow::Result<PathBuf> {
+        let port = service_port(args, offset);
         let prefix = format!("EGIDE_{}__", service.to_ascii_uppercase());
         let (role_id, secret_id) = approles
             .get(service)
             .with_context(|| format!("no AppRole for {service}"))?;
+        let addr_file = fresh_addr_file(&addr_dir, service)?;
         let mut cmd = Command::new(bin_dir.join(format!("egide-{service}")));
-        cmd.env(format!("{prefix}GRPC__LISTEN"), format!("127.0.0.1:{port}"))
+        cmd.env(egide_kit::server::ADDR_FILE_ENV, &addr_file)
+            .env(format!("{prefix}GRPC__LISTEN"), format!("127.0.0.1:{port}"))
             .env(
                 format!("{prefix}DATABASE__URL"),
                 pg.url(&format!("egide_{service}")),
@@ -285,13 +309,13 @@ async fn start_all(
             .env(format!("{prefix}VAULT__AUTH__SECRET_ID"), secret_id)
             .env(format!("{prefix}TELEMETRY__FORMAT"), "pretty");
         if service == "enrolment" {
-            cmd.env("EGIDE_CONFIG", &sims.enrolment_config).env(
-                format!("{prefix}CERTVAL__ENDPOINT"),
-                format!(
-                    "http://127.0.0.1:{}",
-                    args.service_port_base + certval_offset()
-                ),
-            );
+            cmd.env("EGIDE_CONFIG", &sims.enrolment_config);
+            if let Some(certval) = certval {
+                cmd.env(
+                    format!("{prefix}CERTVAL__ENDPOINT"),
+                    format!("http://{certval}"),
+                );
+            }
         }
         if service == "certval" {
             cmd.env("EGIDE_CONFIG", &certval_config);
@@ -299,21 +323,49 @@ async fn start_all(
         children
             .0
             .push((service.into(), spawn(cmd, logs, service)?));
-        services.insert(service.to_owned(), format!("http://127.0.0.1:{port}"));
+        Ok(addr_file)
+    };
+    // Every service but enrolment at once; enrolment once certval listens (it is
+    // configured with certval's address).
+    let mut addr_files = BTreeMap::new();
+    for &(service, offset) in SERVICES.iter().filter(|(s, _)| *s != "enrolment") {
+        addr_files.insert(service, start_service(service, offset, None, children)?);
     }
+    let certval = wait_listening(children, "certval", &addr_files["certval"], logs).await?;
+    let enrolment_offset = SERVICES
+        .iter()
+        .find(|(s, _)| *s == "enrolment")
+        .map_or(0, |(_, offset)| *offset);
+    addr_files.insert(
+        "enrolment",
+        start_service(
+            "enrolment",
+            enrolment_offset,
+            Some(certval["grpc"]),
+            children,
+        )?,
+    );
+    let mut services = BTreeMap::new();
+    for (service, addr_file) in &addr_files {
+        let addrs = wait_listening(children, service, addr_file, logs).await?;
+        services.insert((*service).to_owned(), format!("http://{}", addrs["grpc"]));
+    }
+
+    let gateway_addr_file = fresh_addr_file(&addr_dir, "gateway")?;
     let mut cmd = Command::new(bin_dir.join("egide-gateway"));
-    cmd.env(
-        "EGIDE_GATEWAY__GRPC__LISTEN",
-        format!("127.0.0.1:{}", args.gateway_port),
-    )
-    .env(
-        "EGIDE_GATEWAY__HTTP__LISTEN",
-        format!("127.0.0.1:{}", args.gateway_http_port),
-    )
-    .env("EGIDE_GATEWAY__TLS__CERT_FILE", &tls.cert_file)
-    .env("EGIDE_GATEWAY__TLS__KEY_FILE", &tls.key_file)
-    .env("EGIDE_GATEWAY__NATS__URL", &nats_url)
-    .env("EGIDE_GATEWAY__TELEMETRY__FORMAT", "pretty");
+    cmd.env(egide_kit::server::ADDR_FILE_ENV, &gateway_addr_file)
+        .env(
+            "EGIDE_GATEWAY__GRPC__LISTEN",
+            format!("127.0.0.1:{}", args.gateway_port),
+        )
+        .env(
+            "EGIDE_GATEWAY__HTTP__LISTEN",
+            format!("127.0.0.1:{}", args.gateway_http_port),
+        )
+        .env("EGIDE_GATEWAY__TLS__CERT_FILE", &tls.cert_file)
+        .env("EGIDE_GATEWAY__TLS__KEY_FILE", &tls.key_file)
+        .env("EGIDE_GATEWAY__NATS__URL", &nats_url)
+        .env("EGIDE_GATEWAY__TELEMETRY__FORMAT", "pretty");
     for (service, addr) in &services {
         cmd.env(
             format!("EGIDE_GATEWAY__ROUTES__{}", service.to_ascii_uppercase()),
@@ -323,11 +375,15 @@ async fn start_all(
     children
         .0
         .push(("gateway".into(), spawn(cmd, logs, "gateway")?));
+    let gateway = wait_listening(children, "gateway", &gateway_addr_file, logs).await?;
+    let (Some(grpc), Some(http)) = (gateway.get("grpc"), gateway.get("http")) else {
+        bail!("the gateway announced {gateway:?}, not its gRPC and HTTP addresses");
+    };
 
     let endpoints = Endpoints {
         gateway: endpoints::Gateway {
-            grpc: format!("https://localhost:{}", args.gateway_port),
-            http: format!("http://127.0.0.1:{}", args.gateway_http_port),
+            grpc: format!("https://localhost:{}", grpc.port()),
+            http: format!("http://{http}"),
             ca_file: tls.ca_file.display().to_string(),
         },
         services,
@@ -427,18 +483,99 @@ fn spawn(mut cmd: Command, logs: &Path, name: &str) -> anyhow::Result<Child> {
     cmd.spawn().with_context(|| format!("starting {name}"))
 }
 
-async fn wait_tcp(name: &str, port: u16, limit: Duration) -> anyhow::Result<()> {
+/// `<addr_dir>/<name>.addr`, removed if an earlier run left it: the process writes it
+/// once it listens.
+fn fresh_addr_file(addr_dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let path = addr_dir.join(format!("{name}.addr"));
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(path),
+        Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
+    }
+}
+
+/// Waits until the child `name` announces its listeners in `addr_file` (see
+/// `egide_kit::server::announce`).
+async fn wait_listening(
+    children: &mut Children,
+    name: &str,
+    addr_file: &Path,
+    logs: &Path,
+) -> anyhow::Result<BTreeMap<String, SocketAddr>> {
+    wait_started(children, name, logs, || {
+        egide_kit::server::read_addr_file(addr_file)
+            .with_context(|| format!("reading {}", addr_file.display()))
+    })
+    .await
+}
+
+/// Polls `started` until it gives a value; fails at once, with the last error of its log,
+/// if the child `name` exits first (a fixed port already taken, for one).
+async fn wait_started<T>(
+    children: &mut Children,
+    name: &str,
+    logs: &Path,
+    mut started: impl FnMut() -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<T> {
+    let limit = Duration::from_secs(60);
     let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
+    loop {
+        if let Some(value) = started()? {
+            return Ok(value);
+        }
+        if let Some((_, child)) = children.0.iter_mut().find(|(n, _)| n == name)
+            && let Ok(Some(status)) = child.try_wait()
         {
-            return Ok(());
+            let log = logs.join(format!("{name}.log"));
+            bail!(
+                "{name} exited during start-up ({status}): {}\n(its log: {})",
+                last_error(&log),
+                log.display()
+            );
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{name} did not start within {limit:?}; see its log in {}",
+                logs.display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("{name} did not listen on port {port} within {limit:?}")
+}
+
+/// The last line of `log` that reports an error, else its last line.
+fn last_error(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("ERROR") || l.to_ascii_lowercase().contains("error"))
+        .or(lines.last())
+        .map_or_else(|| "(empty log)".to_owned(), |l| (*l).to_owned())
+}
+
+/// Waits until the child `name` accepts connections on loopback `port`, failing with its
+/// log's last error if it exits first (its port taken since the check at the start).
+async fn wait_tcp(
+    children: &mut Children,
+    name: &str,
+    port: u16,
+    logs: &Path,
+) -> anyhow::Result<()> {
+    wait_started(children, name, logs, || {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        Ok(
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+                .is_ok()
+                .then_some(()),
+        )
+    })
+    .await
 }
 
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {

@@ -2,13 +2,14 @@
 //! through the e-mail-to-SMS gateway domain) and the identity-proofing provider — and the
 //! enrolment configuration file that points at them.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use egide_sims::proofing::{DEFAULT_ISSUER, DEFAULT_KID};
 use tokio::process::Command;
 
-use super::{Children, UpArgs, spawn, wait_tcp};
+use super::{Children, UpArgs, fresh_addr_file, service_port, spawn, wait_started};
 
 /// Port offsets from `--service-port-base`.
 pub const MAIL_SIM_OFFSET: u16 = 10;
@@ -36,26 +37,35 @@ pub async fn start(
     args: &UpArgs,
     children: &mut Children,
 ) -> anyhow::Result<Sims> {
-    let mail_port = args.service_port_base + MAIL_SIM_OFFSET;
-    let proofing_port = args.service_port_base + PROOFING_SIM_OFFSET;
     let mail_dir = run_dir.join("mail");
     let proofing_dir = run_dir.join("proofing");
-    std::fs::create_dir_all(&mail_dir)?;
-    std::fs::create_dir_all(&proofing_dir)?;
+    let addr_dir = run_dir.join("addr");
+    for dir in [&mail_dir, &proofing_dir, &addr_dir] {
+        std::fs::create_dir_all(dir)?;
+    }
     let public_key = proofing_dir.join("sim-public.pem");
 
+    let mail_addr = fresh_addr_file(&addr_dir, "mail-sim")?;
     let mut cmd = Command::new(bin_dir.join("egide-mail-sim"));
     cmd.arg("--listen")
-        .arg(format!("127.0.0.1:{mail_port}"))
+        .arg(format!("127.0.0.1:{}", service_port(args, MAIL_SIM_OFFSET)))
+        .arg("--addr-file")
+        .arg(&mail_addr)
         .arg("--dir")
         .arg(&mail_dir);
     children
         .0
         .push(("mail-sim".into(), spawn(cmd, logs, "mail-sim")?));
 
+    let proofing_addr = fresh_addr_file(&addr_dir, "proofing-sim")?;
     let mut cmd = Command::new(bin_dir.join("egide-proofing-sim"));
     cmd.arg("--listen")
-        .arg(format!("127.0.0.1:{proofing_port}"))
+        .arg(format!(
+            "127.0.0.1:{}",
+            service_port(args, PROOFING_SIM_OFFSET)
+        ))
+        .arg("--addr-file")
+        .arg(&proofing_addr)
         .args(["--issuer", DEFAULT_ISSUER, "--kid", DEFAULT_KID])
         .arg("--key")
         .arg(proofing_dir.join("sim-key.pem"))
@@ -67,27 +77,29 @@ pub async fn start(
 
     // The proofing simulator writes its public key before it listens: once both listen,
     // the enrolment service can read everything its configuration names.
-    wait_tcp(
-        "egide-mail-sim",
-        mail_port,
-        std::time::Duration::from_secs(15),
-    )
-    .await?;
-    wait_tcp(
-        "egide-proofing-sim",
-        proofing_port,
-        std::time::Duration::from_secs(15),
-    )
-    .await?;
+    let mail = wait_started(children, "mail-sim", logs, || read_addr(&mail_addr)).await?;
+    let proofing =
+        wait_started(children, "proofing-sim", logs, || read_addr(&proofing_addr)).await?;
 
-    let mail_smtp = format!("smtp://127.0.0.1:{mail_port}");
+    let mail_smtp = format!("smtp://{mail}");
     let enrolment_config = write_enrolment_config(run_dir, &mail_smtp, &public_key)?;
     Ok(Sims {
         mail_dir,
         mail_smtp,
-        proofing_url: format!("http://127.0.0.1:{proofing_port}"),
+        proofing_url: format!("http://{proofing}"),
         enrolment_config,
     })
+}
+
+/// The address a simulator wrote to its `--addr-file` (`ADDR` and a newline), once there.
+fn read_addr(path: &Path) -> anyhow::Result<Option<SocketAddr>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text.trim().parse().with_context(|| {
+            format!("{}: not an address: {text:?}", path.display())
+        })?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
 /// `<run_dir>/config/enrolment.toml`: the relay to send codes through and the proofing

@@ -545,10 +545,9 @@ async fn a_revoked_card_is_refused() {
 
 #[tokio::test]
 async fn without_certval_nothing_is_accepted() {
-    // A port nothing listens on: bound, then released.
-    let gone = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let endpoint = format!("http://{}", gone.local_addr().expect("addr"));
-    drop(gone);
+    // A port nothing listens on, for as long as the lease lives.
+    let gone = egide_testkit::PortLease::one().expect("a port lease");
+    let endpoint = format!("http://{}", gone.addr());
     // Enrolment starts and serves without certval (the channel connects lazily).
     let app = spawn_enrolment(&endpoint).await;
     let d = import_directory(&app).await;

@@ -265,10 +265,9 @@ async fn an_unreachable_certval_fails_closed() {
     ));
     let pki = TestPki::new(&dir, "C");
     let cert = pki.issue(&Leaf::auth_cli(&idnat_struct(), "CH", "DPI"));
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // A port nothing listens on, for as long as the lease lives.
+    let dead_port = egide_testkit::PortLease::one().unwrap();
+    let dead = dead_port.addr();
     let tls = egide_gateway::dev_tls::ensure(&dir.join("tls")).unwrap();
     let shutdown = CancellationToken::new();
     let gateway = Gateway::start(
@@ -321,10 +320,9 @@ async fn a_certificate_without_its_key_fails_the_handshake() {
     let pki = TestPki::new(&dir, "D");
     let stolen = pki.issue(&Leaf::auth_cli(&idnat_struct(), "CH", "DPI"));
     let own = pki.issue(&Leaf::auth_cli(&idnat_struct(), "CH", "Autre"));
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // A port nothing listens on, for as long as the lease lives.
+    let dead_port = egide_testkit::PortLease::one().unwrap();
+    let dead = dead_port.addr();
     let tls = egide_gateway::dev_tls::ensure(&dir.join("tls")).unwrap();
     let shutdown = CancellationToken::new();
     let gateway = Gateway::start(

@@ -123,11 +123,9 @@ async fn an_unrouted_service_is_unimplemented() {
 
 #[tokio::test]
 async fn an_unreachable_backend_is_unavailable() {
-    // A port nothing listens on.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // A port nothing listens on, for as long as the lease lives.
+    let dead_port = egide_testkit::PortLease::one().unwrap();
+    let dead = dead_port.addr();
     let routes = BTreeMap::from([("enrolment".to_owned(), format!("http://{dead}"))]);
     let app = spawn_gateway(routes, CancellationToken::new()).await;
     let status = app
