@@ -167,8 +167,7 @@ fn fixed_ports(args: &UpArgs) -> Vec<(String, u16)> {
     ];
     ports.extend(
         SERVICES
-            .iter()
-            .map(|&(name, offset)| (name, offset))
+            .into_iter()
             .chain([
                 ("mail-sim", sims::MAIL_SIM_OFFSET),
                 ("proofing-sim", sims::PROOFING_SIM_OFFSET),
@@ -331,24 +330,29 @@ async fn start_all(
     for &(service, offset) in SERVICES.iter().filter(|(s, _)| *s != "enrolment") {
         addr_files.insert(service, start_service(service, offset, None, children)?);
     }
-    let certval = wait_listening(children, "certval", &addr_files["certval"], logs).await?;
+    let certval_file = addr_files
+        .get("certval")
+        .cloned()
+        .context("certval is not among the services")?;
+    let certval = grpc_addr(
+        "certval",
+        wait_listening(children, "certval", &certval_file, logs).await?,
+    )?;
     let enrolment_offset = SERVICES
         .iter()
         .find(|(s, _)| *s == "enrolment")
         .map_or(0, |(_, offset)| *offset);
     addr_files.insert(
         "enrolment",
-        start_service(
-            "enrolment",
-            enrolment_offset,
-            Some(certval["grpc"]),
-            children,
-        )?,
+        start_service("enrolment", enrolment_offset, Some(certval), children)?,
     );
     let mut services = BTreeMap::new();
     for (service, addr_file) in &addr_files {
         let addrs = wait_listening(children, service, addr_file, logs).await?;
-        services.insert((*service).to_owned(), format!("http://{}", addrs["grpc"]));
+        services.insert(
+            (*service).to_owned(),
+            format!("http://{}", grpc_addr(service, addrs)?),
+        );
     }
 
     let gateway_addr_file = fresh_addr_file(&addr_dir, "gateway")?;
@@ -507,6 +511,14 @@ async fn wait_listening(
             .with_context(|| format!("reading {}", addr_file.display()))
     })
     .await
+}
+
+/// The `grpc` listener a service announced.
+fn grpc_addr(service: &str, addrs: BTreeMap<String, SocketAddr>) -> anyhow::Result<SocketAddr> {
+    addrs
+        .get("grpc")
+        .copied()
+        .with_context(|| format!("{service} announced {addrs:?}, no gRPC address"))
 }
 
 /// Polls `started` until it gives a value; fails at once, with the last error of its log,
