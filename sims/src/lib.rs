@@ -50,6 +50,20 @@ pub fn announce(addr: SocketAddr, addr_file: Option<&Path>) -> std::io::Result<(
     out.flush()
 }
 
+/// The address [`announce`] wrote to `path`, or `None` while the file does not exist.
+pub fn read_addr_file(path: &Path) -> std::io::Result<Option<SocketAddr>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: not an address: {text:?}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Resolves when the process receives `SIGTERM` or `SIGINT` (Ctrl-C).
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -79,25 +79,13 @@ fn launch(
     let mut addr = None;
     wait_ready(&proc, name, Duration::from_millis(20), || {
         // Written (atomically) once the listener is bound.
-        addr = read_addr_file(&addr_file)?;
+        addr = egide_sims::read_addr_file(&addr_file)
+            .with_context(|| format!("reading {}", addr_file.display()))?;
         Ok(addr.is_some())
     })?;
     let addr = addr.ok_or_else(|| anyhow!("{name}: no address in {}", addr_file.display()))?;
     tracing::info!(%addr, "egide-testkit: {name} ready");
     Ok((proc, addr))
-}
-
-/// The address in a simulator's `--addr-file`, once it exists.
-fn read_addr_file(path: &Path) -> Result<Option<SocketAddr>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map(Some)
-            .with_context(|| format!("{}: not an address: {text:?}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
 }
 
 fn os(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {

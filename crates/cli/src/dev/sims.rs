@@ -2,7 +2,6 @@
 //! through the e-mail-to-SMS gateway domain) and the identity-proofing provider — and the
 //! enrolment configuration file that points at them.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -77,9 +76,11 @@ pub async fn start(
 
     // The proofing simulator writes its public key before it listens: once both listen,
     // the enrolment service can read everything its configuration names.
-    let mail = wait_started(children, "mail-sim", logs, || read_addr(&mail_addr)).await?;
-    let proofing =
-        wait_started(children, "proofing-sim", logs, || read_addr(&proofing_addr)).await?;
+    let read = |path: &Path| {
+        egide_sims::read_addr_file(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let mail = wait_started(children, "mail-sim", logs, || read(&mail_addr)).await?;
+    let proofing = wait_started(children, "proofing-sim", logs, || read(&proofing_addr)).await?;
 
     let mail_smtp = format!("smtp://{mail}");
     let enrolment_config = write_enrolment_config(run_dir, &mail_smtp, &public_key)?;
@@ -89,17 +90,6 @@ pub async fn start(
         proofing_url: format!("http://{proofing}"),
         enrolment_config,
     })
-}
-
-/// The address a simulator wrote to its `--addr-file` (`ADDR` and a newline), once there.
-fn read_addr(path: &Path) -> anyhow::Result<Option<SocketAddr>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text.trim().parse().with_context(|| {
-            format!("{}: not an address: {text:?}", path.display())
-        })?)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
 }
 
 /// `<run_dir>/config/enrolment.toml`: the relay to send codes through and the proofing
