@@ -189,6 +189,10 @@ impl Drop for TempDir {
 /// `egide_enrolment::wallets::INS_DIGEST_KEY`).
 pub const INS_DIGEST_KEY: &str = "egide-ins-digest";
 
+/// The Vault transit key (ecdsa-p256) auth signs tokens with (auth's default
+/// `tokens.signing_key`).
+pub const TOKEN_SIGNING_KEY: &str = "egide-token-signing";
+
 /// The simulators of what lies outside Égide, one pair per platform whose services include
 /// enrolment; they die with the platform (and with the test process, however it dies).
 ///
@@ -284,6 +288,9 @@ impl Platform {
             };
             Ok((nats, postgres, vault))
         })?;
+        if options.services.contains(&Service::Auth) {
+            blocking(|| vault.ensure_transit_key_of(TOKEN_SIGNING_KEY, "ecdsa-p256"))?;
+        }
         let sims = if options.services.contains(&Service::Enrolment) {
             ensure_ins_digest_key(&vault).await?;
             let sims_dir = dir.path().join("sims");

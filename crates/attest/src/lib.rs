@@ -41,6 +41,7 @@ pub mod attestation;
 pub mod card;
 pub mod device;
 mod keys;
+pub mod login;
 
 pub use crate::alg::Algorithm;
 pub use crate::keys::{KeyError, SigningKey, VerifyingKey};

@@ -25,6 +25,14 @@ pub mod enrolment {
     }
 }
 
+/// `egide.auth.v1`: logins, sessions, tokens.
+pub mod auth {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/egide.auth.v1.rs"));
+    }
+}
+
 /// `egide.certval.v1`: certificate validation.
 pub mod certval {
     /// Version 1.

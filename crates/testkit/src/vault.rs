@@ -170,7 +170,14 @@ impl Vault {
 
     /// Mounts the transit engine at `transit` (if no one has yet) and creates the transit
     /// key `name` (a no-op when it exists): what a service's bootstrap does in `dev up`.
+    /// The key is Vault's default type (aes256-gcm96); see [`Vault::ensure_transit_key_of`].
     pub fn ensure_transit_key(&self, name: &str) -> Result<()> {
+        self.ensure_transit_key_of(name, "aes256-gcm96")
+    }
+
+    /// [`Vault::ensure_transit_key`] with a key type, e.g. `ecdsa-p256` (token signing)
+    /// or `ed25519`.
+    pub fn ensure_transit_key_of(&self, name: &str, key_type: &str) -> Result<()> {
         let token = [("X-Vault-Token", self.token.as_str())];
         let body = serde_json::json!({ "type": "transit" }).to_string();
         let r = http::request(
@@ -186,7 +193,8 @@ impl Vault {
             bail!("mounting transit failed: HTTP {}: {}", r.status, r.body);
         }
         let path = format!("/v1/transit/keys/{name}");
-        let r = http::request(self.port, "POST", &path, &token, Some("{}"))?;
+        let body = serde_json::json!({ "type": key_type }).to_string();
+        let r = http::request(self.port, "POST", &path, &token, Some(&body))?;
         if !(200..300).contains(&r.status) {
             bail!(
                 "creating transit key {name} failed: HTTP {}: {}",

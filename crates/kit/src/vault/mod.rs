@@ -16,6 +16,9 @@ use vaultrs::{
 
 use crate::config::{VaultAuth, VaultConfig};
 
+mod transit;
+pub use transit::PublicKeyVersion;
+
 /// Errors talking to Vault.
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {

@@ -1,0 +1,145 @@
+//! The gRPC API (`egide.auth.v1.AuthService`).
+
+use egide_kit::ApiError;
+use egide_proto::auth::v1::{self as pb, auth_service_server::AuthService};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    Ctx,
+    login::{self, device},
+    sessions,
+    tokens::{Grant, Issued},
+};
+
+/// The service.
+#[derive(Clone, Debug)]
+pub struct AuthApi {
+    ctx: Ctx,
+}
+
+impl AuthApi {
+    pub fn new(ctx: Ctx) -> Self {
+        Self { ctx }
+    }
+}
+
+/// The token response for a grant.
+pub fn token_response(grant: &Grant, issued: Issued, refresh_token: String) -> pb::TokenResponse {
+    pb::TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer".into(),
+        expires_in: issued.expires_in,
+        refresh_token,
+        id_token: issued.id_token.unwrap_or_default(),
+        session_id: grant.session_id.to_string(),
+        acr: grant.acr.clone(),
+        amr: grant.amr.clone(),
+        scope: grant.scope.clone(),
+    }
+}
+
+/// The client certificate the gateway saw, as `x5t#S256` (base64url of its SHA-256).
+fn cnf_x5t<T>(request: &Request<T>) -> Option<String> {
+    use base64::Engine as _;
+    let caller = egide_kit::caller::structure_caller(request.metadata())?;
+    let raw: Vec<u8> = (0..caller.certificate_sha256.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(caller.certificate_sha256.get(i..i + 2)?, 16).ok())
+        .collect::<Option<_>>()?;
+    (raw.len() == 32).then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
+fn refresh_token_field(token: &str) -> Result<(), ApiError> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(ApiError::invalid_field("refresh_token", "a refresh token"));
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl AuthService for AuthApi {
+    #[tracing::instrument(skip_all, fields(client = %request.get_ref().client_id))]
+    async fn start_login(
+        &self,
+        request: Request<pb::StartLoginRequest>,
+    ) -> Result<Response<pb::StartLoginResponse>, Status> {
+        let cnf = cnf_x5t(&request);
+        let r = request.into_inner();
+        let scope = login::client_and_scope(&self.ctx, &r.client_id, &r.scope)?;
+        let answer = match &r.means {
+            Some(pb::start_login_request::Means::Device(d)) => {
+                device::start(&self.ctx, &r.client_id, &scope, d, cnf.as_deref()).await?
+            }
+            None => return Err(ApiError::invalid_field("means", "a login means (device)").into()),
+        };
+        Ok(Response::new(answer))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn complete_login(
+        &self,
+        request: Request<pb::CompleteLoginRequest>,
+    ) -> Result<Response<pb::TokenResponse>, Status> {
+        let cnf = cnf_x5t(&request);
+        let r = request.into_inner();
+        if r.nonce.len() > 256 {
+            return Err(ApiError::invalid_field("nonce", "at most 256 bytes").into());
+        }
+        let answer = match &r.proof {
+            Some(pb::complete_login_request::Proof::DeviceSignature(sig)) => {
+                device::complete(&self.ctx, &r.challenge_id, sig, &r.nonce, cnf.as_deref()).await?
+            }
+            None => {
+                return Err(
+                    ApiError::invalid_field("proof", "the proof over the challenge").into(),
+                );
+            }
+        };
+        Ok(Response::new(answer))
+    }
+
+    #[tracing::instrument(skip_all, fields(client = %request.get_ref().client_id))]
+    async fn refresh_session(
+        &self,
+        request: Request<pb::RefreshSessionRequest>,
+    ) -> Result<Response<pb::TokenResponse>, Status> {
+        let r = request.into_inner();
+        refresh_token_field(&r.refresh_token)?;
+        let answer = sessions::refresh(&self.ctx, &r.refresh_token, &r.client_id).await?;
+        Ok(Response::new(answer))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn end_session(
+        &self,
+        request: Request<pb::EndSessionRequest>,
+    ) -> Result<Response<pb::EndSessionResponse>, Status> {
+        let r = request.into_inner();
+        refresh_token_field(&r.refresh_token)?;
+        sessions::end_by_refresh_token(&self.ctx, &r.refresh_token).await?;
+        Ok(Response::new(pb::EndSessionResponse {}))
+    }
+
+    async fn get_jwks(
+        &self,
+        _request: Request<pb::GetJwksRequest>,
+    ) -> Result<Response<pb::GetJwksResponse>, Status> {
+        let state = self.ctx.issuer.keys().current().ok_or_else(|| {
+            ApiError::unavailable(anyhow::anyhow!("token signing key not read yet"))
+        })?;
+        let keys = state
+            .jwks
+            .iter()
+            .map(|k| pb::Jwk {
+                kid: k.kid.clone(),
+                kty: k.kty.clone(),
+                crv: k.crv.clone(),
+                x: k.x.clone(),
+                y: k.y.clone(),
+                alg: k.alg.clone(),
+                r#use: k.use_.clone(),
+            })
+            .collect();
+        Ok(Response::new(pb::GetJwksResponse { keys }))
+    }
+}
