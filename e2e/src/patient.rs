@@ -296,6 +296,59 @@ impl Patient {
 }
 
 /// Fails unless `wallet` is in `state`.
+impl Enrolled {
+    /// The app's device-key login through `platform` (the gateway when it runs), as
+    /// client `egide-cvapp`.
+    pub async fn login(
+        &self,
+        platform: &Platform,
+    ) -> anyhow::Result<egide_proto::auth::v1::TokenResponse> {
+        use egide_proto::auth::v1::{self as pb, auth_service_client::AuthServiceClient};
+        let mut auth = AuthServiceClient::new(platform.api_channel(crate::Service::Auth)?);
+        let owner = format!("wallet:{}", self.wallet.id);
+        let challenge = auth
+            .start_login(pb::StartLoginRequest {
+                client_id: "egide-cvapp".into(),
+                scope: "openid".into(),
+                means: Some(pb::start_login_request::Means::Device(pb::DeviceLogin {
+                    owner: Some(pb::LoginOwner {
+                        owner: Some(pb::login_owner::Owner::WalletId(self.wallet.id.clone())),
+                    }),
+                    device_id: self.device.id.clone(),
+                })),
+            })
+            .await?
+            .into_inner();
+        let message = egide_attest::login::login_message(
+            "device",
+            &owner,
+            &self.device.id,
+            "egide-cvapp",
+            &challenge.challenge_id,
+            &challenge.challenge,
+        );
+        Ok(auth
+            .complete_login(pb::CompleteLoginRequest {
+                challenge_id: challenge.challenge_id,
+                proof: Some(pb::complete_login_request::Proof::DeviceSignature(
+                    self.phone.sign(&message),
+                )),
+                nonce: String::new(),
+            })
+            .await?
+            .into_inner())
+    }
+}
+
+/// `message` with `authorization: Bearer <access_token>`.
+pub fn with_bearer<T>(access_token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {access_token}").parse()?);
+    Ok(request)
+}
+
 pub fn expect_state(wallet: &Wallet, state: WalletState, when: &str) -> anyhow::Result<()> {
     ensure!(
         wallet.state() == state,

@@ -423,10 +423,10 @@ impl Platform {
                     options.log_filter.clone(),
                 ),
             ];
-            if pki.is_some() {
-                // Revocation events clear the gateway's cache of validated clients.
-                envs.push(("EGIDE_GATEWAY__NATS__URL".to_owned(), nats.url()));
-            } else {
+            // Certificate revocations clear the gateway's cache of validated clients;
+            // session revocations make it refuse access tokens.
+            envs.push(("EGIDE_GATEWAY__NATS__URL".to_owned(), nats.url()));
+            if pki.is_none() {
                 // No certval to validate client certificates with.
                 envs.push(("EGIDE_GATEWAY__CLIENT_AUTH__MODE".to_owned(), "off".into()));
             }

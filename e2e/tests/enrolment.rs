@@ -23,14 +23,14 @@ use egide_directory::synth::{SynthManifest, SynthSpec, write_all};
 use egide_e2e::{
     Options, Platform, Service, TempDir,
     directory::{Imported, import_file},
-    patient::{Patient, expect_state, reference_identities},
+    patient::{Patient, expect_state, reference_identities, with_bearer},
 };
 use egide_proto::{
     audit::v1::{AuditedEvent, ListEventsRequest},
     common::v1::{actor, event_envelope::Payload},
     enrolment::v1::{
-        DirectoryImport, DirectorySource, GetProfessionalRequest, ImportCounts, ImportHeader,
-        ImportState, ListDirectoryImportsRequest, ListDirectoryImportsResponse,
+        DirectoryImport, DirectorySource, GetProfessionalRequest, GetWalletRequest, ImportCounts,
+        ImportHeader, ImportState, ListDirectoryImportsRequest, ListDirectoryImportsResponse,
         ReactivateWalletRequest, Requester, SuspendWalletRequest, WalletState, requester,
     },
 };
@@ -369,7 +369,7 @@ async fn a_patient_enrols_through_the_gateway_and_suspension_is_seen_by_audit() 
     )
     .await?;
     let p = Platform::start(Options {
-        services: vec![Service::Enrolment, Service::Audit],
+        services: vec![Service::Enrolment, Service::Auth, Service::Audit],
         gateway: true,
         ..Options::default()
     })
@@ -411,8 +411,56 @@ async fn a_patient_enrols_through_the_gateway_and_suspension_is_seen_by_audit() 
         "the wallet carries no rights"
     );
 
-    // Suspended by the patient (lost phone), who may not lift it; an operator does.
+    // The app logs in with its device key (auth learnt the key from enrolment's events)
+    // and reads the wallet with the access token.
+    let tokens = p
+        .eventually("a device-key login", CONVERGE, || async {
+            enrolled.login(&p).await.map_err(|e| format!("{e:#}"))
+        })
+        .await?;
     let mut client = patient.client();
+    let read = {
+        let (token, wallet_id, client) = (
+            tokens.access_token.clone(),
+            wallet_id.clone(),
+            client.clone(),
+        );
+        move || {
+            let mut client = client.clone();
+            let request = with_bearer(
+                &token,
+                GetWalletRequest {
+                    wallet_id: wallet_id.clone(),
+                },
+            );
+            async move {
+                client
+                    .get_wallet(request?)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
+        }
+    };
+    let wallet = p
+        .eventually("the wallet read with the token", CONVERGE, || async {
+            read().await.map_err(|e| format!("{e:#}"))
+        })
+        .await?
+        .into_inner()
+        .wallet
+        .context("GetWallet: no wallet")?;
+    ensure!(wallet.id == wallet_id, "read wallet {}", wallet.id);
+    let anonymous = client
+        .get_wallet(GetWalletRequest {
+            wallet_id: wallet_id.clone(),
+        })
+        .await;
+    ensure!(
+        matches!(&anonymous, Err(s) if s.code() == Code::Unauthenticated),
+        "a wallet read without a token: {anonymous:?}"
+    );
+
+    // Suspended by the patient (lost phone), who may not lift it; an operator does.
     let suspended = client
         .suspend_wallet(SuspendWalletRequest {
             wallet_id: wallet_id.clone(),
@@ -426,6 +474,27 @@ async fn a_patient_enrols_through_the_gateway_and_suspension_is_seen_by_audit() 
         .wallet
         .context("SuspendWallet: no wallet")?;
     expect_state(&suspended, WalletState::Suspended, "after the suspension")?;
+    // The suspension kills the app's session: the gateway refuses its token within 1 s.
+    let suspended_at = Instant::now();
+    let refused_after = loop {
+        match read().await {
+            Err(e)
+                if e.downcast_ref::<tonic::Status>().is_some_and(|s| {
+                    egide_kit::error::decode(s).0.as_deref() == Some("token_revoked")
+                }) =>
+            {
+                break suspended_at.elapsed();
+            }
+            Ok(_) => {}
+            Err(e) => bail!("reading the suspended wallet: {e:#}"),
+        }
+        ensure!(
+            suspended_at.elapsed() < Duration::from_secs(1),
+            "the token was still accepted 1 s after the suspension"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    println!("suspension → token refused at the gateway: {refused_after:?}");
     ensure!(
         suspended.suspension_reason == "lost_phone",
         "{:?}",

@@ -9,11 +9,14 @@ mod dev;
 mod directory;
 mod endpoints;
 mod ins;
+mod login;
 mod patient;
 mod phone;
 mod pki;
+mod policy;
 mod professional;
 mod proofing;
+mod session;
 mod status;
 mod structure;
 
@@ -80,6 +83,23 @@ enum Command {
         #[command(subcommand)]
         command: pki::PkiCommand,
     },
+    /// The PGSSI-S identification policy the gateway applies.
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
+    },
+    /// Logs in (the CLI keeps the tokens under the run directory, 0600).
+    Login {
+        #[command(subcommand)]
+        command: login::LoginCommand,
+    },
+    /// Ends the current session.
+    Logout,
+    /// Who the current session is, from its verified access token.
+    Whoami {
+        #[command(flatten)]
+        json: client::JsonArg,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -120,6 +140,10 @@ fn main() -> ExitCode {
             Command::Ins { command } => ins::run(&run_dir, command).await,
             Command::Patient { command } => patient::run(&run_dir, command).await,
             Command::Audit { command } => audit::audit(&run_dir, command).await,
+            Command::Login { command } => login::login(&run_dir, command).await,
+            Command::Logout => login::logout(&run_dir).await,
+            Command::Policy { command } => policy::run(command),
+            Command::Whoami { json } => login::whoami(&run_dir, json).await,
             Command::Cert { command } => cert::run(&run_dir, command).await,
             Command::Pki { command } => pki::run(&run_dir, command).await,
         }

@@ -83,7 +83,11 @@ pub async fn run(run_dir: &Path, command: PatientCommand) -> anyhow::Result<Exit
     let (wallet, json) = match command {
         PatientCommand::Enrol(args) => return enrol::run(run_dir, &mut client, args).await,
         PatientCommand::Show { wallet_id, json } => {
-            let r = client.get_wallet(GetWalletRequest { wallet_id }).await?;
+            // Read as the patient: the CLI logs in with the wallet's device key.
+            let token =
+                crate::session::access_token(run_dir, &format!("wallet:{wallet_id}")).await?;
+            let request = crate::session::bearer(&token, GetWalletRequest { wallet_id })?;
+            let r = client.get_wallet(request).await?;
             (r.into_inner().wallet, json)
         }
         PatientCommand::Suspend {

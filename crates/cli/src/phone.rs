@@ -127,7 +127,14 @@ impl NewDevice {
             // The first device of an enrolment needs no co-signature.
             ..Default::default()
         };
-        Ok(client.register_device(request).await?.into_inner())
+        let registered = client.register_device(request).await?.into_inner();
+        // The device id beside the key: `egide login device` needs both.
+        if let Some(device) = &registered.device {
+            let id_path = self.path.with_extension("device");
+            std::fs::write(&id_path, &device.id)
+                .with_context(|| format!("writing {}", id_path.display()))?;
+        }
+        Ok(registered)
     }
 }
 

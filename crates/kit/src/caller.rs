@@ -1,6 +1,6 @@
 //! Who is calling: the structure the gateway authenticated by its client certificate
 //! (an IGC-Santé ORG AUTH_CLI certificate, validated by certval for the purpose
-//! `structure-client-auth`).
+//! `structure-client-auth`), and the person whose access token it verified.
 //!
 //! The gateway removes every incoming header whose name starts with [`HEADER_PREFIX`]
 //! before anything else, then adds the headers below only for a verified certificate.
@@ -12,6 +12,14 @@
 //! | `x-egide-structure-organisation-bin`  | organisation (certificate O), UTF-8, binary    |
 //! | `x-egide-structure-application-bin`   | application (certificate CN), UTF-8, binary    |
 //! | `x-egide-client-cert-sha256`          | SHA-256 of the leaf certificate, lowercase hex |
+//!
+//! | `x-egide-person-category`             | `patient`, `professional`, `staff`, `operator` |
+//! | `x-egide-person-subject`              | wallet id, idNat_PS or local account id        |
+//! | `x-egide-person-acr`                  | `eidas1`, `eidas2`, `eidas3`                   |
+//! | `x-egide-person-amr`                  | RFC 8176 values, space-separated               |
+//! | `x-egide-person-session`              | the session id (`sid`)                         |
+//! | `x-egide-person-client`               | the token's `client_id`                        |
+//! | `x-egide-person-auth-time`            | `auth_time`, seconds since the epoch           |
 //!
 //! Binary (`-bin`) values travel base64-encoded, as gRPC specifies; tonic decodes them.
 
@@ -31,6 +39,84 @@ pub const STRUCTURE_APPLICATION: &str = "x-egide-structure-application-bin";
 
 /// The SHA-256 of the client's leaf certificate, lowercase hex.
 pub const CLIENT_CERT_SHA256: &str = "x-egide-client-cert-sha256";
+
+/// The person's category.
+pub const PERSON_CATEGORY: &str = "x-egide-person-category";
+/// The person's subject id.
+pub const PERSON_SUBJECT: &str = "x-egide-person-subject";
+/// The session's eIDAS level.
+pub const PERSON_ACR: &str = "x-egide-person-acr";
+/// The session's RFC 8176 methods, space-separated.
+pub const PERSON_AMR: &str = "x-egide-person-amr";
+/// The session id.
+pub const PERSON_SESSION: &str = "x-egide-person-session";
+/// The client the token was issued to.
+pub const PERSON_CLIENT: &str = "x-egide-person-client";
+/// When the person authenticated (seconds since the epoch).
+pub const PERSON_AUTH_TIME: &str = "x-egide-person-auth-time";
+
+pub use egide_token::Category;
+
+/// A person whose access token the gateway verified (signature, expiry, revocation,
+/// certificate binding) and whose session the PGSSI-S policy admitted on this route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonCaller {
+    /// Patient, professional, staff or operator.
+    pub category: Category,
+    /// Wallet id, idNat_PS or local account id.
+    pub subject: String,
+    /// The session's eIDAS level.
+    pub acr: String,
+    /// RFC 8176 methods.
+    pub amr: Vec<String>,
+    /// The session id.
+    pub session_id: String,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// When the person authenticated.
+    pub auth_time: i64,
+}
+
+impl PersonCaller {
+    /// The headers the gateway sets, in order (values are ASCII: every field is checked
+    /// before a token is accepted).
+    pub fn headers(&self) -> [(&'static str, String); 7] {
+        [
+            (PERSON_CATEGORY, self.category.as_str().to_owned()),
+            (PERSON_SUBJECT, self.subject.clone()),
+            (PERSON_ACR, self.acr.clone()),
+            (PERSON_AMR, self.amr.join(" ")),
+            (PERSON_SESSION, self.session_id.clone()),
+            (PERSON_CLIENT, self.client_id.clone()),
+            (PERSON_AUTH_TIME, self.auth_time.to_string()),
+        ]
+    }
+}
+
+/// The person the gateway verified, when it did (same trust caveat as
+/// [`structure_caller`]). `None` when any header is missing or malformed.
+pub fn person_caller(metadata: &MetadataMap) -> Option<PersonCaller> {
+    let ascii = |name: &str| {
+        metadata
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let non_empty = |name: &str| ascii(name).filter(|v| !v.is_empty());
+    Some(PersonCaller {
+        category: Category::parse(&ascii(PERSON_CATEGORY)?)?,
+        subject: non_empty(PERSON_SUBJECT)?,
+        acr: non_empty(PERSON_ACR)?,
+        amr: ascii(PERSON_AMR)?
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        session_id: non_empty(PERSON_SESSION)?,
+        client_id: non_empty(PERSON_CLIENT)?,
+        auth_time: ascii(PERSON_AUTH_TIME)?.parse().ok()?,
+    })
+}
 
 /// A structure authenticated by its client certificate at the gateway.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +188,50 @@ mod tests {
         assert_eq!(caller.organisation, "Hôpital Saint-Éloi");
         assert_eq!(caller.application, "DPI");
         assert_eq!(caller.certificate_sha256, "ab12");
+    }
+
+    fn person() -> PersonCaller {
+        PersonCaller {
+            category: Category::Patient,
+            subject: "0193a5c0-0000-7000-8000-000000000001".into(),
+            acr: "eidas2".into(),
+            amr: vec!["hwk".into(), "mfa".into()],
+            session_id: "0193a5c0-0000-7000-8000-000000000002".into(),
+            client_id: "egide-cli".into(),
+            auth_time: 1_800_000_000,
+        }
+    }
+
+    fn person_headers(p: &PersonCaller) -> MetadataMap {
+        let mut m = MetadataMap::new();
+        for (name, value) in p.headers() {
+            m.insert(name, AsciiMetadataValue::try_from(value.as_str()).unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn a_person_round_trips_through_the_headers() {
+        let p = person();
+        assert_eq!(person_caller(&person_headers(&p)), Some(p));
+    }
+
+    #[test]
+    fn a_missing_or_malformed_person_header_means_no_person() {
+        for (name, _) in person().headers() {
+            let mut m = person_headers(&person());
+            m.remove(name);
+            assert_eq!(person_caller(&m), None, "{name}");
+        }
+        let mut m = person_headers(&person());
+        m.insert(PERSON_CATEGORY, AsciiMetadataValue::from_static("admin"));
+        assert_eq!(person_caller(&m), None);
+        let mut m = person_headers(&person());
+        m.insert(
+            PERSON_AUTH_TIME,
+            AsciiMetadataValue::from_static("yesterday"),
+        );
+        assert_eq!(person_caller(&m), None);
     }
 
     #[test]

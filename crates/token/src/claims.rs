@@ -17,6 +17,14 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category.
+    pub const ALL: [Category; 4] = [
+        Category::Patient,
+        Category::Professional,
+        Category::Staff,
+        Category::Operator,
+    ];
+
     /// The claim value: `patient`, `professional`, `staff`, `operator`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +44,12 @@ impl Category {
             "operator" => Some(Self::Operator),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

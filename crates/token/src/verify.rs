@@ -1,7 +1,7 @@
 //! Strict parsing and verification of access tokens.
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use crate::{ACCESS_TOKEN_TYP, ALG, AccessClaims, Header, KeySet, MAX_TOKEN_BYTES};
 

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod authz;
 pub mod card_activation;
 pub mod certval;
 pub mod codes;

@@ -799,8 +799,13 @@ pub async fn close(
 }
 
 /// Returns a wallet.
-pub async fn get(ctx: &Ctx, req: pb::GetWalletRequest) -> Result<pb::GetWalletResponse, ApiError> {
+pub async fn get(
+    ctx: &Ctx,
+    person: Option<&egide_kit::caller::PersonCaller>,
+    req: pb::GetWalletRequest,
+) -> Result<pb::GetWalletResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;
+    crate::authz::own_wallet(person, id)?;
     let row = load(&ctx.platform.db, id, false).await?;
     Ok(pb::GetWalletResponse {
         wallet: Some(to_proto(ctx, &row, true).await?),

@@ -36,6 +36,9 @@ pub struct GatewayConfig {
     /// Client certificates (mTLS): who may call, validated by certval.
     #[serde(default)]
     pub client_auth: ClientAuthConfig,
+    /// People: access tokens on protected routes, and the PGSSI-S policy.
+    #[serde(default)]
+    pub bearer: BearerConfig,
     /// Logs.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
@@ -135,7 +138,44 @@ impl GatewayConfig {
             nats: None,
             vault: None,
             client_auth: ClientAuthConfig::default(),
+            bearer: BearerConfig::default(),
             telemetry: TelemetryConfig::default(),
+        }
+    }
+}
+
+/// Access tokens (auth's JWTs) and the policy that says which routes need which.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BearerConfig {
+    /// The `iss` tokens must carry: auth's `tokens.issuer`.
+    pub issuer: String,
+    /// The `aud` tokens must carry: auth's `tokens.audience`.
+    pub audience: String,
+    /// Clock skew tolerated on `exp`, `nbf`, `iat`, in seconds.
+    pub leeway_secs: i64,
+    /// How often the JWKS is fetched again.
+    pub jwks_refresh_secs: u64,
+    /// A token naming an unknown key fetches the JWKS again at most this often.
+    pub jwks_min_refetch_secs: u64,
+    /// How far back session revocations are read at start: at least the longest access
+    /// token lifetime.
+    pub revocation_lookback_secs: u64,
+    /// The PGSSI-S policy file (TOML, crates/policy/default.toml's format); none: the
+    /// shipped default. Reloaded on SIGHUP.
+    pub policy_file: Option<PathBuf>,
+}
+
+impl Default for BearerConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "https://127.0.0.1:8443".to_owned(),
+            audience: "egide".to_owned(),
+            leeway_secs: 30,
+            jwks_refresh_secs: 300,
+            jwks_min_refetch_secs: 5,
+            revocation_lookback_secs: 3600,
+            policy_file: None,
         }
     }
 }

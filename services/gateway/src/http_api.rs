@@ -89,6 +89,7 @@ fn metrics(router: &Router) -> String {
         }
     }
     router.auth.render_metrics(&mut out);
+    router.bearer.render_metrics(&mut out);
     let ready = u8::from(router.readiness.is_ready());
     let _ = writeln!(
         out,

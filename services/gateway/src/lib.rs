@@ -10,6 +10,7 @@
 //! backends as `x-egide-` headers (see `egide_kit::caller`), forged ones never do.
 #![forbid(unsafe_code)]
 
+mod bearer;
 mod client_auth;
 pub mod config;
 pub mod dev_tls;
@@ -83,17 +84,40 @@ impl Gateway {
             tokio::spawn(vault.clone().keep_session(shutdown.clone()));
             checks.push(("vault".into(), vault.readiness_check()));
         }
+        let auth_route = backends
+            .iter()
+            .find(|(domain, _)| domain == "auth")
+            .map(|(_, channel)| channel.clone());
+        if auth_route.is_none() || nats_client.is_none() {
+            tracing::warn!(
+                "no `auth` route or no NATS: routes that need a person answer UNAVAILABLE"
+            );
+        }
+        let jwks = Arc::new(bearer::jwks::Jwks::new(
+            auth_route,
+            Duration::from_secs(config.bearer.jwks_min_refetch_secs),
+        ));
+        let revoked = Arc::new(bearer::revoked::Revoked::default());
+        let bearer = Arc::new(bearer::Bearer::new(
+            &config.bearer,
+            jwks.clone(),
+            revoked.clone(),
+            nats_client.is_some(),
+        )?);
         let readiness = Readiness::new(checks);
         let router = Arc::new(
             proxy::Router::new(
                 &config,
                 backends,
                 auth.clone(),
+                bearer.clone(),
                 readiness.clone(),
                 shutdown.clone(),
             )
             .await?,
         );
+        // Registered before anything else runs: from here on SIGHUP reloads, never kills.
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
 
         let grpc = egide_kit::server::bind(config.grpc.listen).await?;
         let http = egide_kit::server::bind(config.http.listen).await?;
@@ -102,6 +126,36 @@ impl Gateway {
         tracing::info!(%grpc_addr, %http_addr, routes = ?config.routes.keys().collect::<Vec<_>>(), "gateway listening");
 
         let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn({
+            let follow = jwks.follow(
+                Duration::from_secs(config.bearer.jwks_refresh_secs.max(1)),
+                shutdown.clone(),
+            );
+            async move {
+                follow.await;
+                Ok(())
+            }
+        });
+        if let Some(nats) = &nats_client {
+            let stream = config
+                .nats
+                .as_ref()
+                .map_or_else(|| "EGIDE".to_owned(), |n| n.stream.clone());
+            for subject in bearer::revoked::SUBJECTS {
+                let follow = revoked.clone().follow(
+                    nats.clone(),
+                    stream.clone(),
+                    subject,
+                    Duration::from_secs(config.bearer.revocation_lookback_secs),
+                    shutdown.clone(),
+                );
+                tasks.spawn(async move {
+                    follow.await;
+                    Ok(())
+                });
+            }
+        }
+        tasks.spawn(reload_on_hangup(bearer, hangups, shutdown.clone()));
         if let Some(nats) = nats_client.filter(|_| auth.asks_for_certificates()) {
             tasks.spawn(client_auth::follow::follow(nats, auth, shutdown.clone()));
         }
@@ -155,6 +209,29 @@ impl Gateway {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads the policy file again on SIGHUP; a file that does not validate is refused (and
+/// logged) and the policy in force kept.
+async fn reload_on_hangup(
+    bearer: Arc<bearer::Bearer>,
+    mut hangups: tokio::signal::unix::Signal,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            signal = hangups.recv() => {
+                if signal.is_none() {
+                    return Ok(());
+                }
+                match bearer.reload() {
+                    Ok(()) => tracing::info!("SIGHUP: policy reloaded"),
+                    Err(error) => tracing::error!(error = format!("{error:#}"), "SIGHUP: policy refused; keeping the one in force"),
+                }
+            }
+        }
     }
 }
 

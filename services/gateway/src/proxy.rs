@@ -24,6 +24,7 @@ use tonic::{Code, Status, body::Body, service::Routes, transport::Channel};
 use tower::ServiceExt as _;
 
 use crate::{
+    bearer::Bearer,
     client_auth::{ClientAuth, peer::PeerChain},
     config::GatewayConfig,
 };
@@ -53,6 +54,7 @@ enum Target<'a> {
 pub struct Router {
     backends: BTreeMap<String, Channel>,
     pub(crate) auth: Arc<ClientAuth>,
+    pub(crate) bearer: Arc<Bearer>,
     local: Routes,
     timeout: Duration,
     max_message: usize,
@@ -65,6 +67,7 @@ impl Router {
         config: &GatewayConfig,
         backends: Vec<(String, Channel)>,
         auth: Arc<ClientAuth>,
+        bearer: Arc<Bearer>,
         readiness: Readiness,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
@@ -102,6 +105,7 @@ impl Router {
         Ok(Self {
             backends: backends.into_iter().collect(),
             auth,
+            bearer,
             local: Routes::new(health).add_service(reflection),
             timeout: Duration::from_millis(config.route_timeout_ms),
             max_message: config.max_message_bytes,
@@ -138,7 +142,17 @@ impl Router {
                 }
             };
         let path = request.uri().path().to_owned();
-        let admitted = self.auth.admit(&path, peer, request.headers_mut()).await;
+        let mut admitted = self.auth.admit(&path, peer, request.headers_mut()).await;
+        if admitted.is_ok() && !matches!(target, Target::Local) {
+            admitted = self
+                .bearer
+                .admit(
+                    &path,
+                    request.headers_mut(),
+                    peer.map(|p| p.leaf_sha256_hex.as_str()),
+                )
+                .await;
+        }
         let (route, response) = match (admitted, target) {
             (Err(status), Target::Backend(name, _)) => (name, status.into_http()),
             (Err(status), _) => ("local", status.into_http()),

@@ -197,7 +197,8 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<pb::GetWalletRequest>,
     ) -> Result<Response<pb::GetWalletResponse>, Status> {
-        respond(wallets::get(&self.ctx, request.into_inner()).await)
+        let person = egide_kit::caller::person_caller(request.metadata());
+        respond(wallets::get(&self.ctx, person.as_ref(), request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "SuspendWallet"))]

@@ -545,6 +545,9 @@ async fn a_revoked_card_is_refused() {
 
 #[tokio::test]
 async fn without_certval_nothing_is_accepted() {
+    // The card comes from the dev PKI: set it up here rather than count on another test
+    // having done it first on the shared Vault (alone, this test failed).
+    pki().await;
     // A port nothing listens on, for as long as the lease lives.
     let gone = egide_testkit::PortLease::one().expect("a port lease");
     let endpoint = format!("http://{}", gone.addr());

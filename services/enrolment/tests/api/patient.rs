@@ -76,12 +76,35 @@ pub async fn confirm(
         .map(tonic::Response::into_inner)
 }
 
+/// A request as the gateway forwards it for the patient of `wallet_id`, logged in.
+pub fn as_patient<T>(wallet_id: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let person = egide_kit::caller::PersonCaller {
+        category: egide_kit::caller::Category::Patient,
+        subject: wallet_id.to_owned(),
+        acr: "eidas2".into(),
+        amr: vec!["hwk".into(), "mfa".into()],
+        session_id: uuid::Uuid::now_v7().to_string(),
+        client_id: "egide-cvapp".into(),
+        auth_time: chrono::Utc::now().timestamp(),
+    };
+    for (name, value) in person.headers() {
+        request
+            .metadata_mut()
+            .insert(name, value.parse().expect("ASCII header"));
+    }
+    request
+}
+
 pub async fn get_wallet(app: &TestApp, wallet_id: &str) -> Wallet {
     app.client
         .clone()
-        .get_wallet(GetWalletRequest {
-            wallet_id: wallet_id.into(),
-        })
+        .get_wallet(as_patient(
+            wallet_id,
+            GetWalletRequest {
+                wallet_id: wallet_id.into(),
+            },
+        ))
         .await
         .expect("get wallet")
         .into_inner()

@@ -566,3 +566,25 @@ async fn concurrent_starts_for_one_nir_open_one_enrolment() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_wallet_is_read_only_by_its_patient_as_the_gateway_verified_them() {
+    let app = spawn_app().await;
+    crate::files::import_reference(&app, &[]).await;
+    let zoe = proven(&app, &crate::files::Person::zoe()).await;
+    let paul = proven(&app, &crate::files::Person::paul()).await;
+    let request = |wallet_id: &str| egide_proto::enrolment::v1::GetWalletRequest {
+        wallet_id: wallet_id.into(),
+    };
+    let mut client = app.client.clone();
+    let anonymous = client.get_wallet(request(&zoe.wallet_id)).await;
+    expect_error(anonymous, Code::PermissionDenied, "person_required");
+    let paul_reads_zoe = client
+        .get_wallet(patient::as_patient(
+            &paul.wallet_id,
+            request(&zoe.wallet_id),
+        ))
+        .await;
+    expect_error(paul_reads_zoe, Code::PermissionDenied, "not_your_wallet");
+    assert_eq!(get_wallet(&app, &zoe.wallet_id).await.id, zoe.wallet_id);
+}

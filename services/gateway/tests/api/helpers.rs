@@ -93,6 +93,15 @@ pub async fn spawn_gateway(
     routes: BTreeMap<String, String>,
     shutdown: CancellationToken,
 ) -> TestApp {
+    spawn_gateway_with(routes, shutdown, |_| {}).await
+}
+
+/// [`spawn_gateway`] with its configuration changed by `tweak`.
+pub async fn spawn_gateway_with(
+    routes: BTreeMap<String, String>,
+    shutdown: CancellationToken,
+    tweak: impl FnOnce(&mut GatewayConfig),
+) -> TestApp {
     egide_kit::telemetry::init_for_tests();
     let tls_dir = std::env::temp_dir().join(format!(
         "egide-gateway-test-{}",
@@ -115,6 +124,8 @@ pub async fn spawn_gateway(
         },
         ..GatewayConfig::local_defaults()
     };
+    let mut config = config;
+    tweak(&mut config);
     let gateway = Gateway::start(config, shutdown.clone())
         .await
         .expect("gateway starts");

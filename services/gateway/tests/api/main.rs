@@ -4,6 +4,7 @@
 //! run a real certval trusting a test IGC-Santé hierarchy.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bearer;
 mod client_auth;
 mod health;
 mod helpers;

@@ -1,0 +1,160 @@
+//! `egide login`, `egide logout`, `egide whoami`.
+
+use std::{path::Path, process::ExitCode};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use egide_proto::auth::v1::{self as pb, GetJwksRequest};
+
+use crate::{client::JsonArg, session};
+
+/// `egide login …`
+#[derive(Subcommand)]
+pub enum LoginCommand {
+    /// Plays the carte Vitale app or e-CPS: signs a login challenge with the device key
+    /// `egide patient enrol` (or `professional ecps`) saved under the run directory.
+    Device(DeviceArgs),
+}
+
+/// `egide login device`
+#[derive(Args)]
+pub struct DeviceArgs {
+    /// The patient's wallet id.
+    #[arg(long, conflicts_with = "ps", required_unless_present = "ps")]
+    wallet: Option<String>,
+    /// The professional's idNat_PS (e-CPS).
+    #[arg(long)]
+    ps: Option<String>,
+    /// The device key (PKCS#8 PEM); default: the newest the CLI saved for the owner.
+    #[arg(long, requires = "device")]
+    key: Option<std::path::PathBuf>,
+    /// The device id of `--key`.
+    #[arg(long)]
+    device: Option<String>,
+    /// Scopes; `openid` adds an ID token.
+    #[arg(long, default_value = "openid")]
+    scope: String,
+    #[command(flatten)]
+    json: JsonArg,
+}
+
+/// `egide login …`
+pub async fn login(run_dir: &Path, command: LoginCommand) -> anyhow::Result<ExitCode> {
+    let LoginCommand::Device(args) = command;
+    let owner = match (&args.wallet, &args.ps) {
+        (Some(w), _) => format!("wallet:{w}"),
+        (None, Some(p)) => format!("ps:{p}"),
+        (None, None) => anyhow::bail!("--wallet or --ps"),
+    };
+    let (signer, device_id) = match &args.key {
+        Some(key) => session::read_key(key, args.device.as_deref())?,
+        None => session::device_key(run_dir, &owner)?,
+    };
+    let (stored, tokens) =
+        session::login_device(run_dir, &owner, &signer, &device_id, &args.scope).await?;
+    if args.json.json {
+        print_token_response(&tokens)?;
+    } else {
+        println!("logged in as {owner}");
+        println!("  session   {}", stored.session_id);
+        println!("  acr       {}  amr {}", stored.acr, stored.amr.join(" "));
+        println!(
+            "  expires   in {} s (refreshed as needed)",
+            tokens.expires_in
+        );
+        println!("  tokens    {}", run_dir.join("sessions").display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The OAuth 2.0 token response (RFC 6749 §5.1) as JSON.
+fn print_token_response(t: &pb::TokenResponse) -> anyhow::Result<()> {
+    let mut body = serde_json::json!({
+        "access_token": t.access_token,
+        "token_type": t.token_type,
+        "expires_in": t.expires_in,
+        "refresh_token": t.refresh_token,
+        "scope": t.scope,
+    });
+    if !t.id_token.is_empty() {
+        body["id_token"] = t.id_token.clone().into();
+    }
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(())
+}
+
+/// `egide logout`: ends the current session at auth and forgets its tokens.
+pub async fn logout(run_dir: &Path) -> anyhow::Result<ExitCode> {
+    let Some(s) = session::current(run_dir) else {
+        println!("not logged in");
+        return Ok(ExitCode::SUCCESS);
+    };
+    session::auth(run_dir)
+        .await?
+        .end_session(pb::EndSessionRequest {
+            refresh_token: s.refresh_token.clone(),
+        })
+        .await?;
+    session::forget(run_dir, &s.owner);
+    println!("logged out {} (session {})", s.owner, s.session_id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `egide whoami`: the current session's access token, verified against the JWKS.
+pub async fn whoami(run_dir: &Path, json: JsonArg) -> anyhow::Result<ExitCode> {
+    let Some(s) = session::current(run_dir) else {
+        println!("not logged in (egide login device --wallet …)");
+        return Ok(ExitCode::FAILURE);
+    };
+    let token = session::access_token(run_dir, &s.owner).await?;
+    let jwks = session::auth(run_dir)
+        .await?
+        .get_jwks(GetJwksRequest {})
+        .await?
+        .into_inner();
+    let keys: Vec<egide_token::Jwk> = jwks
+        .keys
+        .into_iter()
+        .map(|k| egide_token::Jwk {
+            kty: k.kty,
+            crv: k.crv,
+            kid: k.kid,
+            x: k.x,
+            y: k.y,
+            alg: k.alg,
+            use_: k.r#use,
+        })
+        .collect();
+    let set = egide_token::KeySet::new(&keys).context("the published JWKS")?;
+    // Signature and time only: iss and aud are whatever this deployment's auth says.
+    let header = egide_token::decode_header(&token)?;
+    let unverified = claims(&token)?;
+    let claims = egide_token::verify_access(
+        &token,
+        &set,
+        &egide_token::Expectations {
+            issuer: unverified.iss.clone(),
+            audience: unverified.aud.clone(),
+            leeway_secs: 30,
+        },
+        session::unix_now(),
+    )?;
+    if json.json {
+        println!("{}", serde_json::to_string_pretty(&claims)?);
+    } else {
+        println!("{} {}", claims.egide_category, claims.sub);
+        println!("  session   {}", claims.sid);
+        println!("  acr       {}  amr {}", claims.acr, claims.amr.join(" "));
+        println!("  client    {}", claims.client_id);
+        println!("  issuer    {}  (key {})", claims.iss, header.kid);
+        println!("  expires   in {} s", claims.exp - session::unix_now());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn claims(token: &str) -> anyhow::Result<egide_token::AccessClaims> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).context("not a JWT")?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?;
+    Ok(serde_json::from_slice(&raw)?)
+}
