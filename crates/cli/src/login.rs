@@ -14,6 +14,8 @@ pub enum LoginCommand {
     /// Plays the carte Vitale app or e-CPS: signs a login challenge with the device key
     /// `egide patient enrol` (or `professional ecps`) saved under the run directory.
     Device(DeviceArgs),
+    /// A local account (operator, structure staff): password, and a TOTP code.
+    Password(crate::account::PasswordArgs),
 }
 
 /// `egide login device`
@@ -40,7 +42,10 @@ pub struct DeviceArgs {
 
 /// `egide login …`
 pub async fn login(run_dir: &Path, command: LoginCommand) -> anyhow::Result<ExitCode> {
-    let LoginCommand::Device(args) = command;
+    let args = match command {
+        LoginCommand::Device(args) => args,
+        LoginCommand::Password(args) => return crate::account::login(run_dir, args).await,
+    };
     let owner = match (&args.wallet, &args.ps) {
         (Some(w), _) => format!("wallet:{w}"),
         (None, Some(p)) => format!("ps:{p}"),
@@ -52,10 +57,20 @@ pub async fn login(run_dir: &Path, command: LoginCommand) -> anyhow::Result<Exit
     };
     let (stored, tokens) =
         session::login_device(run_dir, &owner, &signer, &device_id, &args.scope).await?;
-    if args.json.json {
-        print_token_response(&tokens)?;
+    report(run_dir, &stored, &tokens, args.json)
+}
+
+/// Prints a login's outcome: the token response with `--json`, a summary otherwise.
+pub fn report(
+    run_dir: &Path,
+    stored: &session::Stored,
+    tokens: &pb::TokenResponse,
+    json: JsonArg,
+) -> anyhow::Result<ExitCode> {
+    if json.json {
+        print_token_response(tokens)?;
     } else {
-        println!("logged in as {owner}");
+        println!("logged in as {}", stored.owner);
         println!("  session   {}", stored.session_id);
         println!("  acr       {}  amr {}", stored.acr, stored.amr.join(" "));
         println!(

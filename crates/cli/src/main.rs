@@ -2,6 +2,7 @@
 //! platform's APIs.
 #![forbid(unsafe_code)]
 
+mod account;
 mod audit;
 mod cert;
 mod client;
@@ -95,6 +96,16 @@ enum Command {
     },
     /// Ends the current session.
     Logout,
+    /// Local accounts (operators, structure staff).
+    Account {
+        #[command(subcommand)]
+        command: account::AccountCommand,
+    },
+    /// TOTP second factor of the current local account.
+    Totp {
+        #[command(subcommand)]
+        command: account::TotpCommand,
+    },
     /// Who the current session is, from its verified access token.
     Whoami {
         #[command(flatten)]
@@ -142,6 +153,8 @@ fn main() -> ExitCode {
             Command::Audit { command } => audit::audit(&run_dir, command).await,
             Command::Login { command } => login::login(&run_dir, command).await,
             Command::Logout => login::logout(&run_dir).await,
+            Command::Account { command } => account::run(&run_dir, command).await,
+            Command::Totp { command } => account::totp(&run_dir, command).await,
             Command::Policy { command } => policy::run(command),
             Command::Whoami { json } => login::whoami(&run_dir, json).await,
             Command::Cert { command } => cert::run(&run_dir, command).await,

@@ -98,6 +98,13 @@ pub async fn auth(run_dir: &Path) -> anyhow::Result<AuthServiceClient<Channel>> 
     ))
 }
 
+/// Saves the session of a token response for `owner`.
+pub fn store(run_dir: &Path, owner: &str, t: pb::TokenResponse) -> anyhow::Result<Stored> {
+    let s = stored(owner, t);
+    save(run_dir, &s)?;
+    Ok(s)
+}
+
 fn stored(owner: &str, t: pb::TokenResponse) -> Stored {
     Stored {
         owner: owner.to_owned(),
@@ -250,6 +257,10 @@ pub async fn access_token(run_dir: &Path, owner: &str) -> anyhow::Result<String>
             }
         }
     }
+    anyhow::ensure!(
+        !owner.starts_with("account:"),
+        "the session of {owner} ended: log in again (egide login password)"
+    );
     let (signer, device_id) = device_key(run_dir, owner)?;
     Ok(login_device(run_dir, owner, &signer, &device_id, "")
         .await?

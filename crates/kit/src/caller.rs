@@ -13,6 +13,7 @@
 //! | `x-egide-structure-application-bin`   | application (certificate CN), UTF-8, binary    |
 //! | `x-egide-client-cert-sha256`          | SHA-256 of the leaf certificate, lowercase hex |
 //!
+//! | `x-egide-client-ip`                   | the client's address, as the gateway saw it    |
 //! | `x-egide-person-category`             | `patient`, `professional`, `staff`, `operator` |
 //! | `x-egide-person-subject`              | wallet id, idNat_PS or local account id        |
 //! | `x-egide-person-acr`                  | `eidas1`, `eidas2`, `eidas3`                   |
@@ -39,6 +40,14 @@ pub const STRUCTURE_APPLICATION: &str = "x-egide-structure-application-bin";
 
 /// The SHA-256 of the client's leaf certificate, lowercase hex.
 pub const CLIENT_CERT_SHA256: &str = "x-egide-client-cert-sha256";
+
+/// The address the client connected from (as the gateway saw it).
+pub const CLIENT_IP: &str = "x-egide-client-ip";
+
+/// The client's address, when the gateway passed it.
+pub fn client_ip(metadata: &MetadataMap) -> Option<std::net::IpAddr> {
+    metadata.get(CLIENT_IP)?.to_str().ok()?.parse().ok()
+}
 
 /// The person's category.
 pub const PERSON_CATEGORY: &str = "x-egide-person-category";

@@ -40,6 +40,7 @@ pub struct ApiError {
     message: String,
     violations: Vec<FieldViolation>,
     metadata: Vec<(&'static str, String)>,
+    retry_after: Option<std::time::Duration>,
     source: Option<anyhow::Error>,
 }
 
@@ -52,8 +53,15 @@ impl ApiError {
             message: message.into(),
             violations: Vec::new(),
             metadata: Vec::new(),
+            retry_after: None,
             source: None,
         }
+    }
+
+    /// Tells the client when to retry (`google.rpc.RetryInfo`).
+    pub fn with_retry_after(mut self, delay: std::time::Duration) -> Self {
+        self.retry_after = Some(delay);
+        self
     }
 
     /// `FAILED_PRECONDITION`: the resource is not in a state that allows the request.
@@ -182,6 +190,9 @@ impl From<ApiError> for Status {
         let mut details = ErrorDetails::with_error_info(error.reason, ERROR_DOMAIN, metadata);
         for v in &error.violations {
             details.add_bad_request_violation(v.field.clone(), v.description.clone());
+        }
+        if let Some(delay) = error.retry_after {
+            details.set_retry_info(Some(delay));
         }
         Status::with_error_details(error.code, error.message, details)
     }

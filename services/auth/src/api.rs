@@ -5,7 +5,7 @@ use egide_proto::auth::v1::{self as pb, auth_service_server::AuthService};
 use tonic::{Request, Response, Status};
 
 use crate::{
-    Ctx,
+    Ctx, accounts,
     login::{self, device},
     sessions,
     tokens::{Grant, Issued},
@@ -118,6 +118,61 @@ impl AuthService for AuthApi {
         refresh_token_field(&r.refresh_token)?;
         sessions::end_by_refresh_token(&self.ctx, &r.refresh_token).await?;
         Ok(Response::new(pb::EndSessionResponse {}))
+    }
+
+    #[tracing::instrument(skip_all, fields(client = %request.get_ref().client_id))]
+    async fn password_login(
+        &self,
+        request: Request<pb::PasswordLoginRequest>,
+    ) -> Result<Response<pb::TokenResponse>, Status> {
+        let cnf = cnf_x5t(&request);
+        let source = egide_kit::caller::client_ip(request.metadata());
+        let r = request.into_inner();
+        let scope = login::client_and_scope(&self.ctx, &r.client_id, &r.scope)?;
+        let answer = login::password::login(&self.ctx, r, scope, source, cnf).await?;
+        Ok(Response::new(answer))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_account(
+        &self,
+        request: Request<pb::CreateAccountRequest>,
+    ) -> Result<Response<pb::CreateAccountResponse>, Status> {
+        let person = egide_kit::caller::person_caller(request.metadata());
+        let answer = accounts::create(&self.ctx, person.as_ref(), request.into_inner()).await?;
+        Ok(Response::new(answer))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn unlock_account(
+        &self,
+        request: Request<pb::UnlockAccountRequest>,
+    ) -> Result<Response<pb::UnlockAccountResponse>, Status> {
+        let person = egide_kit::caller::person_caller(request.metadata());
+        let answer = accounts::unlock(&self.ctx, person.as_ref(), request.into_inner()).await?;
+        Ok(Response::new(answer))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn start_totp_enrolment(
+        &self,
+        request: Request<pb::StartTotpEnrolmentRequest>,
+    ) -> Result<Response<pb::StartTotpEnrolmentResponse>, Status> {
+        let person = egide_kit::caller::person_caller(request.metadata());
+        Ok(Response::new(
+            accounts::start_totp(&self.ctx, person.as_ref()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn confirm_totp_enrolment(
+        &self,
+        request: Request<pb::ConfirmTotpEnrolmentRequest>,
+    ) -> Result<Response<pb::ConfirmTotpEnrolmentResponse>, Status> {
+        let person = egide_kit::caller::person_caller(request.metadata());
+        let answer =
+            accounts::confirm_totp(&self.ctx, person.as_ref(), request.into_inner()).await?;
+        Ok(Response::new(answer))
     }
 
     async fn get_jwks(

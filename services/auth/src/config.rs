@@ -21,6 +21,9 @@ pub struct AuthConfig {
     /// Logins.
     #[serde(default)]
     pub login: LoginSettings,
+    /// Local accounts (passwords, TOTP, throttling, the first operator).
+    #[serde(default)]
+    pub accounts: AccountSettings,
     /// The durable consumer of enrolment's events (one per deployment; tests sharing a
     /// NATS use one each).
     #[serde(default = "default_consumer")]
@@ -45,6 +48,7 @@ impl AuthConfig {
             tokens: TokenSettings::default(),
             sessions: SessionSettings::default(),
             login: LoginSettings::default(),
+            accounts: AccountSettings::default(),
             consumer: default_consumer(),
         }
     }
@@ -78,6 +82,17 @@ impl AuthConfig {
                     "login.clients: {c:?} is not [A-Za-z0-9._-]{{1,64}}"
                 ));
             }
+        }
+        let a = &self.accounts;
+        if crate::accounts::password::argon2(a).is_err() {
+            problems.push("accounts.argon2_*: not valid Argon2 parameters".into());
+        }
+        if a.min_entropy_bits < 50.0 {
+            problems.push("accounts.min_entropy_bits: at least 50 (domain.md §7)".into());
+        }
+        if a.bootstrap_operator.is_empty() != a.bootstrap_password_file.is_empty() {
+            problems
+                .push("accounts.bootstrap_operator and bootstrap_password_file go together".into());
         }
         if problems.is_empty() {
             Ok(())
@@ -169,6 +184,96 @@ impl Default for LoginSettings {
                 "egide-cvapp".into(),
                 "egide-ecps".into(),
             ],
+        }
+    }
+}
+
+/// Local accounts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountSettings {
+    /// Argon2id memory, KiB (OWASP: 19 MiB).
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes (OWASP: 2).
+    pub argon2_iterations: u32,
+    /// Argon2id lanes (OWASP: 1).
+    pub argon2_parallelism: u32,
+    /// Hashes computed at once (each takes `argon2_memory_kib`); 0: one per core.
+    pub hash_concurrency: usize,
+    /// The transit key passwords are keyed with before hashing (the pepper).
+    pub pepper_key: String,
+    /// The transit key TOTP secrets are encrypted with.
+    pub totp_key: String,
+    /// The issuer authenticator apps show.
+    pub totp_issuer: String,
+    /// Steps accepted either side of now.
+    pub totp_window: u64,
+    /// Least strength of a new password, in bits (zxcvbn estimate).
+    pub min_entropy_bits: f64,
+    /// Per login.
+    pub throttle: ThrottleSettings,
+    /// Per source address (delays only: locking a source would lock out a whole site
+    /// behind one NAT).
+    pub source_throttle: ThrottleSettings,
+    /// The first operator, created at start when no account has this login.
+    pub bootstrap_operator: String,
+    /// A file holding its password.
+    pub bootstrap_password_file: String,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_concurrency: 0,
+            pepper_key: "egide-password-pepper".into(),
+            totp_key: "egide-totp".into(),
+            totp_issuer: "Egide".into(),
+            totp_window: 1,
+            min_entropy_bits: 50.0,
+            throttle: ThrottleSettings::accounts(),
+            source_throttle: ThrottleSettings::sources(),
+            bootstrap_operator: String::new(),
+            bootstrap_password_file: String::new(),
+        }
+    }
+}
+
+/// Failures allowed, then growing delays, then (when `max_failures` > 0) a lock.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSettings {
+    /// Failures in 24 h before delays start.
+    pub free_failures: u64,
+    /// The first delay; each further failure doubles it.
+    pub base_delay_secs: u64,
+    /// The longest delay.
+    pub max_delay_secs: u64,
+    /// Failures in 24 h that lock (0: never).
+    pub max_failures: u64,
+}
+
+impl ThrottleSettings {
+    /// Per login (domain.md §7): a delay above a minute after 5 failures, at most 25 in
+    /// 24 h, then a lock.
+    pub fn accounts() -> Self {
+        Self {
+            free_failures: 5,
+            base_delay_secs: 120,
+            max_delay_secs: 3600,
+            max_failures: 25,
+        }
+    }
+
+    /// Per source.
+    pub fn sources() -> Self {
+        Self {
+            free_failures: 50,
+            base_delay_secs: 1,
+            max_delay_secs: 300,
+            max_failures: 0,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! docs/auth.md describes the means, the messages devices sign and the token format.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod login;
@@ -42,6 +43,7 @@ pub struct Ctx {
     pub platform: Platform,
     pub config: Arc<AuthConfig>,
     pub issuer: tokens::Issuer,
+    pub hasher: accounts::Hasher,
 }
 
 impl Ctx {
@@ -81,10 +83,20 @@ pub async fn build(config: AuthConfig, shutdown: CancellationToken) -> anyhow::R
         shutdown.clone(),
     );
     let issuer = tokens::Issuer::new(t.clone(), keys.clone(), signer);
+    let hasher = accounts::Hasher::new(&config.accounts)?;
     let ctx = Ctx {
         platform: platform.clone(),
         config: Arc::new(config),
         issuer,
+        hasher,
+    };
+    let bootstrap = {
+        let ctx = ctx.clone();
+        async move {
+            if let Err(error) = accounts::bootstrap(&ctx).await {
+                tracing::error!(error = format!("{error:#}"), "first operator not created");
+            }
+        }
     };
     let listener = egide_kit::server::bind(ctx.config.service.grpc.listen).await?;
     let mut routes = RoutesBuilder::default();
@@ -130,6 +142,7 @@ pub async fn build(config: AuthConfig, shutdown: CancellationToken) -> anyhow::R
             Box::pin(read_model),
             Box::pin(follow_keys),
             Box::pin(login::prune_challenges(ctx)),
+            Box::pin(bootstrap),
         ],
     )?)
 }

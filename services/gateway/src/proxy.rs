@@ -118,6 +118,7 @@ impl Router {
         &self,
         mut request: Request<Incoming>,
         peer: Option<&PeerChain>,
+        remote: std::net::IpAddr,
     ) -> Response<Body> {
         let started = Instant::now();
         let service = request
@@ -143,6 +144,12 @@ impl Router {
             };
         let path = request.uri().path().to_owned();
         let mut admitted = self.auth.admit(&path, peer, request.headers_mut()).await;
+        // After the strip: the only client address a backend sees is the one we saw.
+        if let Ok(value) = HeaderValue::from_str(&remote.to_string()) {
+            request
+                .headers_mut()
+                .insert(egide_kit::caller::CLIENT_IP, value);
+        }
         if admitted.is_ok() && !matches!(target, Target::Local) {
             admitted = self
                 .bearer
@@ -383,7 +390,7 @@ pub async fn serve(
             let service = hyper::service::service_fn(move |req| {
                 let router = router.clone();
                 let chain = chain.clone();
-                async move { Ok::<_, Infallible>(router.handle(req, chain.as_deref()).await) }
+                async move { Ok::<_, Infallible>(router.handle(req, chain.as_deref(), peer.ip()).await) }
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             if let Err(error) = watcher.watch(conn.into_owned()).await {

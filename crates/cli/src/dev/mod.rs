@@ -152,6 +152,29 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The login of the operator account `dev up` creates.
+pub const FIRST_OPERATOR: &str = "operator";
+
+/// The first operator's password file (`<run_dir>/operator-password`, 0600): from
+/// `$EGIDE_OPERATOR_PASSWORD`, else drawn at random on the first run and printed once.
+fn first_operator_password(run_dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = run_dir.join("operator-password");
+    if let Ok(given) = std::env::var("EGIDE_OPERATOR_PASSWORD") {
+        egide_gateway::dev_tls::write_private(&path, given.as_bytes())?;
+    } else if !path.exists() {
+        use base64::Engine as _;
+        let mut raw = [0u8; 18];
+        getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("getrandom: {e}"))?;
+        let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+        egide_gateway::dev_tls::write_private(&path, password.as_bytes())?;
+        println!(
+            "  operator  first operator account: login `{FIRST_OPERATOR}`, password {password} (shown once; kept in {})",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
 /// The ports `args` fixes, with what listens there (port 0 lets a process pick).
 fn fixed_ports(args: &UpArgs) -> Vec<(String, u16)> {
     let mut ports = vec![
@@ -281,6 +304,7 @@ async fn start_all(
         sims.mail_smtp, sims.proofing_url
     );
     let tls = egide_gateway::dev_tls::ensure(&run_dir.join("tls"))?;
+    let operator_password = first_operator_password(run_dir)?;
     let addr_dir = run_dir.join("addr");
     std::fs::create_dir_all(&addr_dir)?;
     let start_service = |service: &str,
@@ -318,6 +342,16 @@ async fn start_all(
         }
         if service == "certval" {
             cmd.env("EGIDE_CONFIG", &certval_config);
+        }
+        if service == "auth" {
+            cmd.env(
+                format!("{prefix}ACCOUNTS__BOOTSTRAP_OPERATOR"),
+                FIRST_OPERATOR,
+            )
+            .env(
+                format!("{prefix}ACCOUNTS__BOOTSTRAP_PASSWORD_FILE"),
+                &operator_password,
+            );
         }
         children
             .0

@@ -15,7 +15,7 @@ use super::SERVICES;
 /// Transit keys: token and audit-checkpoint signing, and the keyed digest enrolment
 /// computes over INS identities (transit HMAC works with any key type; an AES key is the
 /// plain choice).
-const TRANSIT_KEYS: [(&str, vaultrs::api::transit::KeyType); 3] = [
+const TRANSIT_KEYS: [(&str, vaultrs::api::transit::KeyType); 5] = [
     (
         "egide-token-signing",
         vaultrs::api::transit::KeyType::EcdsaP256,
@@ -28,12 +28,29 @@ const TRANSIT_KEYS: [(&str, vaultrs::api::transit::KeyType); 3] = [
         "egide-ins-digest",
         vaultrs::api::transit::KeyType::Aes256Gcm96,
     ),
+    // auth: the pepper passwords are keyed with (HMAC), and the TOTP secrets' seal.
+    (
+        "egide-password-pepper",
+        vaultrs::api::transit::KeyType::Aes256Gcm96,
+    ),
+    ("egide-totp", vaultrs::api::transit::KeyType::Aes256Gcm96),
 ];
 
-/// What every service may do with the transit keys.
-const COMMON_POLICY: &str = "path \"transit/sign/egide-*\" { capabilities = [\"update\"] }\n\
-                             path \"transit/verify/egide-*\" { capabilities = [\"update\"] }\n\
+/// What every service may do with the transit keys: read public keys and verify. Signing
+/// is each key's owner's alone (a service that could sign tokens could mint any session).
+const COMMON_POLICY: &str = "path \"transit/verify/egide-*\" { capabilities = [\"update\"] }\n\
                              path \"transit/keys/egide-*\" { capabilities = [\"read\"] }\n";
+
+/// What auth may do besides: sign tokens, key passwords with the pepper, seal and open
+/// TOTP secrets.
+const AUTH_POLICY: &str = "path \"transit/sign/egide-token-signing\" { capabilities = [\"update\"] }\n\
+                           path \"transit/hmac/egide-password-pepper\" { capabilities = [\"update\"] }\n\
+                           path \"transit/encrypt/egide-totp\" { capabilities = [\"update\"] }\n\
+                           path \"transit/decrypt/egide-totp\" { capabilities = [\"update\"] }\n";
+
+/// What audit may do besides: sign its checkpoints.
+const AUDIT_POLICY: &str =
+    "path \"transit/sign/egide-audit-checkpoint\" { capabilities = [\"update\"] }\n";
 
 /// What enrolment may do besides: the INS digest.
 const ENROLMENT_POLICY: &str =
@@ -134,6 +151,8 @@ async fn configure_vault(root: &VaultClient) -> anyhow::Result<BTreeMap<String, 
         let policy = match service {
             "enrolment" => format!("{COMMON_POLICY}{ENROLMENT_POLICY}"),
             "certval" => format!("{COMMON_POLICY}{}", certval_policy()),
+            "auth" => format!("{COMMON_POLICY}{AUTH_POLICY}"),
+            "audit" => format!("{COMMON_POLICY}{AUDIT_POLICY}"),
             _ => COMMON_POLICY.to_owned(),
         };
         vaultrs::sys::policy::set(root, &policy_name, &policy).await?;

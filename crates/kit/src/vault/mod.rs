@@ -229,6 +229,33 @@ impl Vault {
         Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// Encrypts `plaintext` with the transit key `key`; returns Vault's `vault:vN:…`
+    /// ciphertext (safe to store: only Vault can open it).
+    pub async fn encrypt(&self, key: &str, plaintext: &[u8]) -> Result<String, VaultError> {
+        let guard = self.client.read().await;
+        let c = guard.as_ref().ok_or(VaultError::NotLoggedIn)?;
+        let out = vaultrs::transit::data::encrypt(
+            c,
+            &self.config.transit_mount,
+            key,
+            &base64(plaintext),
+            None,
+        )
+        .await?;
+        Ok(out.ciphertext)
+    }
+
+    /// Decrypts a transit `ciphertext` of key `key`.
+    pub async fn decrypt(&self, key: &str, ciphertext: &str) -> Result<Vec<u8>, VaultError> {
+        let guard = self.client.read().await;
+        let c = guard.as_ref().ok_or(VaultError::NotLoggedIn)?;
+        let out =
+            vaultrs::transit::data::decrypt(c, &self.config.transit_mount, key, ciphertext, None)
+                .await?;
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, out.plaintext)
+            .map_err(|_| VaultError::Malformed("transit decrypt"))
+    }
+
     /// Revokes the certificate `serial` (colon-separated hex, as Vault prints serials) in
     /// the PKI mount `mount`. Revoking a revoked certificate succeeds.
     pub async fn pki_revoke(&self, mount: &str, serial: &str) -> Result<(), VaultError> {

@@ -168,7 +168,7 @@ fn professionals_lose_transitional_means_at_the_end_of_2025() {
 }
 
 #[test]
-fn a_password_alone_never_passes_the_gateway() {
+fn a_password_alone_passes_the_gateway_for_nothing_but_totp_enrolment() {
     let p = policy();
     let pwd = amr(&["pwd"]);
     for at in ["2025-06-01", "2026-06-01"] {
@@ -266,4 +266,47 @@ fn a_bad_file_never_loads() {
         rule("from = 2026-01-01").replace("id = \"r\"", "id = \"r2\"")
     );
     Policy::parse(&ok).unwrap();
+}
+
+#[test]
+fn account_management_needs_an_operator_with_two_factors_and_totp_enrolment_a_password() {
+    let p = policy();
+    let create = "/egide.auth.v1.AuthService/CreateAccount";
+    let enrol = "/egide.auth.v1.AuthService/StartTotpEnrolment";
+    let pwd = amr(&["pwd"]);
+    let totp = amr(&["pwd", "otp", "mfa"]);
+    let at = "2026-06-01";
+    assert!(matches!(
+        decide(&p, create, Category::Operator, at, "eidas1", &totp),
+        Decision::Allowed(_)
+    ));
+    assert!(matches!(
+        decide(&p, create, Category::Operator, at, "eidas1", &pwd),
+        Decision::Insufficient { .. }
+    ));
+    assert_eq!(
+        decide(&p, create, Category::Staff, at, "eidas1", &totp),
+        Decision::CategoryNotAllowed
+    );
+    assert!(matches!(
+        decide(&p, enrol, Category::Staff, at, "eidas1", &pwd),
+        Decision::Allowed(_)
+    ));
+    assert!(matches!(
+        decide(&p, enrol, Category::Operator, at, "eidas1", &totp),
+        Decision::Allowed(_)
+    ));
+    assert_eq!(
+        decide(
+            &p,
+            enrol,
+            Category::Patient,
+            at,
+            "eidas2",
+            &amr(&["hwk", "mfa"])
+        ),
+        Decision::CategoryNotAllowed
+    );
+    // The logins themselves stay open.
+    assert!(p.is_open("/egide.auth.v1.AuthService/PasswordLogin", day(at)));
 }

@@ -5,6 +5,7 @@
 //! it, whatever the outcome.
 
 pub mod device;
+pub mod password;
 
 use chrono::{DateTime, Utc};
 use egide_kit::{ApiError, FieldViolation};

@@ -3,6 +3,7 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261204_000001_sessions;
+mod m20261204_000002_accounts;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = egide_kit::outbox::migrations();
         migrations.push(Box::new(m20261204_000001_sessions::Migration));
+        migrations.push(Box::new(m20261204_000002_accounts::Migration));
         migrations
     }
 }

@@ -69,6 +69,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut AuthConfig)) -> TestApp {
         .vault
         .ensure_transit_key_of(&config.tokens.signing_key, "ecdsa-p256")
         .expect("token signing key");
+    for key in [&config.accounts.pepper_key, &config.accounts.totp_key] {
+        stack
+            .vault
+            .ensure_transit_key(key)
+            .expect("accounts transit keys");
+    }
     let nats = async_nats::connect(stack.nats.url()).await.expect("NATS");
     let js = jetstream::new(nats.clone());
     egide_kit::nats::ensure_stream(&js, STREAM)
@@ -310,6 +316,15 @@ impl TestApp {
         self.nats.flush().await.unwrap();
         s
     }
+}
+
+/// `message` as the gateway forwards it for `person`.
+pub fn as_person<T>(person: &egide_kit::caller::PersonCaller, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    for (name, value) in person.headers() {
+        request.metadata_mut().insert(name, value.parse().unwrap());
+    }
+    request
 }
 
 /// The device's signature over the login message for challenge `c`.

@@ -5,6 +5,8 @@
 
 mod helpers;
 
+mod accounts;
+
 mod device_login;
 mod keys;
 mod revocation;
