@@ -369,18 +369,39 @@ impl Job {
             .await;
     }
 
+    /// Stages, applies and records the import in `txn`, then commits; on failure rolls back
+    /// before returning, so the source's lock is free when the client hears of it (a
+    /// dropped sqlx transaction rolls back later, in the background: a client retrying at
+    /// once was told `import_running`).
     async fn import(
         &self,
         mut txn: Transaction<'static, Postgres>,
         inbound: Streaming<pb::ImportDirectoryRequest>,
     ) -> Result<pb::DirectoryImport, ApiError> {
+        match self.import_in(&mut txn, inbound).await {
+            Ok(done) => {
+                txn.commit().await.map_err(db_err)?;
+                Ok(done)
+            }
+            Err(error) => {
+                if let Err(e) = txn.rollback().await {
+                    tracing::warn!(error = %e, import = %self.id, "rollback of a failed import");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn import_in(
+        &self,
+        txn: &mut Transaction<'static, Postgres>,
+        inbound: Streaming<pb::ImportDirectoryRequest>,
+    ) -> Result<pb::DirectoryImport, ApiError> {
         let mut clock = super::apply::Phases::new(self.id);
         let mut sink = sink_for(&self.ctx, self.source);
         let (ddl, copy_sql) = sink.staging();
-        sqlx::query(ddl).execute(&mut *txn).await.map_err(db_err)?;
-        let read = self
-            .read(&mut txn, sink.as_mut(), copy_sql, inbound)
-            .await?;
+        sqlx::query(ddl).execute(&mut **txn).await.map_err(db_err)?;
+        let read = self.read(txn, sink.as_mut(), copy_sql, inbound).await?;
         clock.mark("read and stage");
         // A fresh temporary table has no statistics: without them the planner takes it for
         // a few pages and nests loops over two million rows.
@@ -389,16 +410,16 @@ impl Job {
             .nth(3)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("staging DDL without a name")))?;
         sqlx::query(&format!("ANALYZE {staging}"))
-            .execute(&mut *txn)
+            .execute(&mut **txn)
             .await
             .map_err(db_err)?;
         clock.mark("analyze staging");
         self.progress(&read.counts, 0, "applying").await;
         let applied = match self.source {
-            DirectorySource::Rpps => rpps::apply(&mut txn, self, sink.suspects().flatten()).await?,
-            DirectorySource::Finess => finess::apply(&mut txn, self).await?,
-            DirectorySource::Ins => ins::apply(&mut txn, self).await?,
-            _ => rights::apply(&mut txn, self).await?,
+            DirectorySource::Rpps => rpps::apply(txn, self, sink.suspects().flatten()).await?,
+            DirectorySource::Finess => finess::apply(txn, self).await?,
+            DirectorySource::Ins => ins::apply(txn, self).await?,
+            _ => rights::apply(txn, self).await?,
         };
         clock.mark("apply");
         // Rows found bad while applying (duplicates across the file) are streamed too,
@@ -413,7 +434,7 @@ impl Job {
                 .await;
         }
         let done = self.finish(txn, read, applied).await;
-        clock.mark("finish and commit");
+        clock.mark("finish");
         done
     }
 
@@ -581,7 +602,7 @@ impl Job {
 
     async fn finish(
         &self,
-        mut txn: Transaction<'static, Postgres>,
+        txn: &mut Transaction<'static, Postgres>,
         read: Read,
         applied: Applied,
     ) -> Result<pb::DirectoryImport, ApiError> {
@@ -605,7 +626,7 @@ impl Job {
             .bind(&lines)
             .bind(&codes)
             .bind(&reasons)
-            .execute(&mut *txn)
+            .execute(&mut **txn)
             .await
             .map_err(db_err)?;
         }
@@ -626,10 +647,10 @@ impl Job {
         .bind(counts.deactivated as i64)
         .bind(counts.reactivated as i64)
         .bind(counts.unchanged as i64)
-        .execute(&mut *txn)
+        .execute(&mut **txn)
         .await
         .map_err(db_err)?;
-        let done = status::load(&mut txn, self.id).await?;
+        let done = status::load(txn, self.id).await?;
         let mut events = applied.events;
         events.push(
             NewEvent::new(
@@ -645,11 +666,10 @@ impl Job {
             self.ctx
                 .platform
                 .outbox
-                .enqueue_many_sqlx(&mut txn, chunk.to_vec())
+                .enqueue_many_sqlx(txn, chunk.to_vec())
                 .await
                 .map_err(db_err)?;
         }
-        txn.commit().await.map_err(db_err)?;
         Ok(done)
     }
 }
