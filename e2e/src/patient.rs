@@ -358,3 +358,61 @@ pub fn expect_state(wallet: &Wallet, state: WalletState, when: &str) -> anyhow::
     );
     Ok(())
 }
+
+/// An operator session through `platform` with two factors: the first operator logs in
+/// with the password, enrols TOTP (the CLI's `egide totp enrol`, the code computed as an
+/// authenticator app would), then logs in with password and code.
+pub async fn operator_session(
+    platform: &Platform,
+) -> anyhow::Result<egide_proto::auth::v1::TokenResponse> {
+    use egide_auth::accounts::totp;
+    use egide_proto::auth::v1::{self as pb, auth_service_client::AuthServiceClient};
+    let mut auth = AuthServiceClient::new(platform.api_channel(crate::Service::Auth)?);
+    let login = |second_factor: String| pb::PasswordLoginRequest {
+        client_id: "egide-cli".into(),
+        scope: String::new(),
+        login: crate::platform::FIRST_OPERATOR.into(),
+        password: crate::platform::FIRST_OPERATOR_PASSWORD.into(),
+        second_factor,
+    };
+    let pwd = auth
+        .password_login(login(String::new()))
+        .await?
+        .into_inner();
+    let started = auth
+        .start_totp_enrolment(with_bearer(
+            &pwd.access_token,
+            pb::StartTotpEnrolmentRequest {},
+        )?)
+        .await?
+        .into_inner();
+    let secret = base32_decode(&started.secret_base32)?;
+    let step = |offset: u64| {
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        totp::code_at(&secret, now / totp::PERIOD + offset, totp::DIGITS)
+    };
+    auth.confirm_totp_enrolment(with_bearer(
+        &pwd.access_token,
+        pb::ConfirmTotpEnrolmentRequest { code: step(0) },
+    )?)
+    .await?;
+    // The enrolment spent this step's code: the next one (within the ±1 step window).
+    Ok(auth.password_login(login(step(1))).await?.into_inner())
+}
+
+fn base32_decode(s: &str) -> anyhow::Result<Vec<u8>> {
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut n, mut out) = (0u64, 0u32, Vec::new());
+    for c in s.chars() {
+        let v = ALPHABET
+            .find(c)
+            .ok_or_else(|| anyhow::anyhow!("not base32: {c:?}"))?;
+        bits = bits << 5 | v as u64;
+        n += 5;
+        if n >= 8 {
+            out.push((bits >> (n - 8)) as u8);
+            n -= 8;
+        }
+    }
+    Ok(out)
+}

@@ -189,6 +189,12 @@ impl Drop for TempDir {
 /// `egide_enrolment::wallets::INS_DIGEST_KEY`).
 pub const INS_DIGEST_KEY: &str = "egide-ins-digest";
 
+/// The operator account auth creates at start on every platform that runs it.
+pub const FIRST_OPERATOR: &str = "operator";
+
+/// Its password (a test platform's; `egide dev up` draws one at random).
+pub const FIRST_OPERATOR_PASSWORD: &str = "quartz meadow lantern obtuse fjord";
+
 /// The Vault transit key (ecdsa-p256) auth signs tokens with (auth's default
 /// `tokens.signing_key`).
 pub const TOKEN_SIGNING_KEY: &str = "egide-token-signing";
@@ -289,7 +295,11 @@ impl Platform {
             Ok((nats, postgres, vault))
         })?;
         if options.services.contains(&Service::Auth) {
-            blocking(|| vault.ensure_transit_key_of(TOKEN_SIGNING_KEY, "ecdsa-p256"))?;
+            blocking(|| {
+                vault.ensure_transit_key_of(TOKEN_SIGNING_KEY, "ecdsa-p256")?;
+                vault.ensure_transit_key("egide-password-pepper")?;
+                vault.ensure_transit_key("egide-totp")
+            })?;
         }
         let sims = if options.services.contains(&Service::Enrolment) {
             ensure_ins_digest_key(&vault).await?;
@@ -359,6 +369,18 @@ impl Platform {
                 envs.push((
                     format!("{p}CERTVAL__ENDPOINT"),
                     format!("http://127.0.0.1:{port}"),
+                ));
+            }
+            if service == Service::Auth {
+                let file = dir.path().join("operator-password");
+                std::fs::write(&file, FIRST_OPERATOR_PASSWORD)?;
+                envs.push((
+                    format!("{p}ACCOUNTS__BOOTSTRAP_OPERATOR"),
+                    FIRST_OPERATOR.into(),
+                ));
+                envs.push((
+                    format!("{p}ACCOUNTS__BOOTSTRAP_PASSWORD_FILE"),
+                    file.display().to_string(),
                 ));
             }
             if let (Service::Enrolment, Some(sims)) = (service, &sims) {

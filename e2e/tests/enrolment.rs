@@ -23,7 +23,7 @@ use egide_directory::synth::{SynthManifest, SynthSpec, write_all};
 use egide_e2e::{
     Options, Platform, Service, TempDir,
     directory::{Imported, import_file},
-    patient::{Patient, expect_state, reference_identities, with_bearer},
+    patient::{Patient, expect_state, operator_session, reference_identities, with_bearer},
 };
 use egide_proto::{
     audit::v1::{AuditedEvent, ListEventsRequest},
@@ -31,7 +31,7 @@ use egide_proto::{
     enrolment::v1::{
         DirectoryImport, DirectorySource, GetProfessionalRequest, GetWalletRequest, ImportCounts,
         ImportHeader, ImportState, ListDirectoryImportsRequest, ListDirectoryImportsResponse,
-        ReactivateWalletRequest, Requester, SuspendWalletRequest, WalletState, requester,
+        ReactivateWalletRequest, SuspendWalletRequest, WalletState,
     },
 };
 use prost::Message as _;
@@ -462,13 +462,13 @@ async fn a_patient_enrols_through_the_gateway_and_suspension_is_seen_by_audit() 
 
     // Suspended by the patient (lost phone), who may not lift it; an operator does.
     let suspended = client
-        .suspend_wallet(SuspendWalletRequest {
-            wallet_id: wallet_id.clone(),
-            reason: "lost_phone".into(),
-            by: Some(Requester {
-                who: Some(requester::Who::Patient(true)),
-            }),
-        })
+        .suspend_wallet(with_bearer(
+            &tokens.access_token,
+            SuspendWalletRequest {
+                wallet_id: wallet_id.clone(),
+                reason: "lost_phone".into(),
+            },
+        )?)
         .await?
         .into_inner()
         .wallet
@@ -500,25 +500,45 @@ async fn a_patient_enrols_through_the_gateway_and_suspension_is_seen_by_audit() 
         "{:?}",
         suspended.suspension_reason
     );
+    // The patient's session died with the suspension, and no new one opens.
     let refused = client
-        .reactivate_wallet(ReactivateWalletRequest {
-            wallet_id: wallet_id.clone(),
-            by: Some(Requester {
-                who: Some(requester::Who::Patient(true)),
-            }),
-        })
+        .reactivate_wallet(with_bearer(
+            &tokens.access_token,
+            ReactivateWalletRequest {
+                wallet_id: wallet_id.clone(),
+            },
+        )?)
         .await;
     ensure!(
-        matches!(&refused, Err(s) if s.code() == Code::PermissionDenied),
+        matches!(&refused, Err(s) if s.code() == Code::Unauthenticated),
         "the patient lifted their own suspension: {refused:?}"
     );
+    ensure!(
+        enrolled.login(&p).await.is_err(),
+        "a suspended wallet's device logged in"
+    );
+    // An operator logs in with password + TOTP through the gateway and lifts it.
+    let operator = operator_session(&p).await?;
+    ensure!(
+        operator.amr == ["pwd", "otp", "mfa"],
+        "operator amr {:?}",
+        operator.amr
+    );
+    let operator_id = {
+        use base64::Engine as _;
+        let payload = operator.access_token.split('.').nth(1).context("a JWT")?;
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?,
+        )?;
+        claims["sub"].as_str().context("sub")?.to_owned()
+    };
     let reactivated = client
-        .reactivate_wallet(ReactivateWalletRequest {
-            wallet_id: wallet_id.clone(),
-            by: Some(Requester {
-                who: Some(requester::Who::Operator("cpam-operator-7".into())),
-            }),
-        })
+        .reactivate_wallet(with_bearer(
+            &operator.access_token,
+            ReactivateWalletRequest {
+                wallet_id: wallet_id.clone(),
+            },
+        )?)
         .await?
         .into_inner()
         .wallet
@@ -591,7 +611,7 @@ async fn a_patient_enrols_through_the_gateway_and_suspension_is_seen_by_audit() 
         digests.insert(digest.clone());
         let actor = envelope.actor.as_ref().and_then(|a| a.kind.clone());
         let expected_actor = if envelope.event_type == "egide.enrolment.wallet.reactivated" {
-            actor::Kind::Operator("cpam-operator-7".into())
+            actor::Kind::Operator(operator_id.clone())
         } else {
             actor::Kind::PatientInsDigest(digest)
         };

@@ -116,7 +116,7 @@ pub enum AccountCommand {
 }
 
 /// The current session's access token, which must be a local account's.
-async fn account_token(run_dir: &Path) -> anyhow::Result<String> {
+pub(crate) async fn account_token(run_dir: &Path) -> anyhow::Result<String> {
     let current = session::current(run_dir)
         .filter(|s| s.owner.starts_with("account:"))
         .context("log in first: egide login password --login … --totp …")?;

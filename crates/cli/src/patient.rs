@@ -7,8 +7,7 @@ use std::{path::Path, process::ExitCode};
 use clap::Subcommand;
 use egide_proto::enrolment::v1::{
     CloseWalletRequest, Device, DeviceOwner, GetWalletRequest, InsuredRights,
-    ReactivateWalletRequest, Requester, RevokeDeviceRequest, SuspendWalletRequest, Wallet,
-    device_owner, requester,
+    ReactivateWalletRequest, RevokeDeviceRequest, SuspendWalletRequest, Wallet, device_owner,
 };
 
 use crate::{
@@ -27,6 +26,9 @@ pub enum PatientCommand {
     Show {
         /// The wallet id.
         wallet_id: String,
+        /// Read with the current operator session; without it, as the patient.
+        #[arg(long)]
+        as_operator: bool,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -37,9 +39,10 @@ pub enum PatientCommand {
         /// Why, e.g. lost_phone or fraud_suspicion.
         #[arg(long)]
         reason: String,
-        /// The insurer operator asking; without it, the patient asks.
+        /// Act with the current operator session (egide login password --totp …);
+        /// without it the patient acts (the CLI logs in with the wallet's device key).
         #[arg(long)]
-        operator: Option<String>,
+        as_operator: bool,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -47,9 +50,10 @@ pub enum PatientCommand {
     Reactivate {
         /// The wallet id.
         wallet_id: String,
-        /// The insurer operator asking; without it, the patient asks.
+        /// Act with the current operator session (egide login password --totp …);
+        /// without it the patient acts (the CLI logs in with the wallet's device key).
         #[arg(long)]
-        operator: Option<String>,
+        as_operator: bool,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -57,9 +61,10 @@ pub enum PatientCommand {
     Close {
         /// The wallet id.
         wallet_id: String,
-        /// The operator asking; without it, the patient asks.
+        /// Act with the current operator session (egide login password --totp …);
+        /// without it the patient acts (the CLI logs in with the wallet's device key).
         #[arg(long)]
-        operator: Option<String>,
+        as_operator: bool,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -69,9 +74,10 @@ pub enum PatientCommand {
         wallet_id: String,
         /// The device id (see `patient show`).
         device_id: String,
-        /// The operator revoking; without it, the patient does.
+        /// Act with the current operator session (egide login password --totp …);
+        /// without it the patient acts (the CLI logs in with the wallet's device key).
         #[arg(long)]
-        operator: Option<String>,
+        as_operator: bool,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -82,10 +88,12 @@ pub async fn run(run_dir: &Path, command: PatientCommand) -> anyhow::Result<Exit
     let mut client = enrolment(run_dir).await?;
     let (wallet, json) = match command {
         PatientCommand::Enrol(args) => return enrol::run(run_dir, &mut client, args).await,
-        PatientCommand::Show { wallet_id, json } => {
-            // Read as the patient: the CLI logs in with the wallet's device key.
-            let token =
-                crate::session::access_token(run_dir, &format!("wallet:{wallet_id}")).await?;
+        PatientCommand::Show {
+            wallet_id,
+            as_operator,
+            json,
+        } => {
+            let token = caller_token(run_dir, &wallet_id, as_operator).await?;
             let request = crate::session::bearer(&token, GetWalletRequest { wallet_id })?;
             let r = client.get_wallet(request).await?;
             (r.into_inner().wallet, json)
@@ -93,14 +101,12 @@ pub async fn run(run_dir: &Path, command: PatientCommand) -> anyhow::Result<Exit
         PatientCommand::Suspend {
             wallet_id,
             reason,
-            operator,
+            as_operator,
             json,
         } => {
-            let request = SuspendWalletRequest {
-                wallet_id,
-                reason,
-                by: Some(by(operator)),
-            };
+            let token = caller_token(run_dir, &wallet_id, as_operator).await?;
+            let request =
+                crate::session::bearer(&token, SuspendWalletRequest { wallet_id, reason })?;
             (
                 client.suspend_wallet(request).await?.into_inner().wallet,
                 json,
@@ -108,25 +114,21 @@ pub async fn run(run_dir: &Path, command: PatientCommand) -> anyhow::Result<Exit
         }
         PatientCommand::Reactivate {
             wallet_id,
-            operator,
+            as_operator,
             json,
         } => {
-            let request = ReactivateWalletRequest {
-                wallet_id,
-                by: Some(by(operator)),
-            };
+            let token = caller_token(run_dir, &wallet_id, as_operator).await?;
+            let request = crate::session::bearer(&token, ReactivateWalletRequest { wallet_id })?;
             let r = client.reactivate_wallet(request).await?;
             (r.into_inner().wallet, json)
         }
         PatientCommand::Close {
             wallet_id,
-            operator,
+            as_operator,
             json,
         } => {
-            let request = CloseWalletRequest {
-                wallet_id,
-                by: Some(by(operator)),
-            };
+            let token = caller_token(run_dir, &wallet_id, as_operator).await?;
+            let request = crate::session::bearer(&token, CloseWalletRequest { wallet_id })?;
             (
                 client.close_wallet(request).await?.into_inner().wallet,
                 json,
@@ -135,14 +137,17 @@ pub async fn run(run_dir: &Path, command: PatientCommand) -> anyhow::Result<Exit
         PatientCommand::RevokeDevice {
             wallet_id,
             device_id,
-            operator,
+            as_operator,
             json,
         } => {
-            let request = RevokeDeviceRequest {
-                owner: Some(wallet_owner(wallet_id)),
-                device_id,
-                operator: operator.unwrap_or_default(),
-            };
+            let token = caller_token(run_dir, &wallet_id, as_operator).await?;
+            let request = crate::session::bearer(
+                &token,
+                RevokeDeviceRequest {
+                    owner: Some(wallet_owner(wallet_id)),
+                    device_id,
+                },
+            )?;
             let device = client.revoke_device(request).await?.into_inner().device;
             show(&required(device, "device")?, json)?;
             return Ok(ExitCode::SUCCESS);
@@ -152,17 +157,20 @@ pub async fn run(run_dir: &Path, command: PatientCommand) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// Who asks: the operator when named, else the patient.
-fn by(operator: Option<String>) -> Requester {
-    Requester {
-        who: Some(match operator {
-            Some(o) => requester::Who::Operator(o),
-            None => requester::Who::Patient(true),
-        }),
+/// The access token of whoever acts: the current operator session, or the wallet's
+/// patient (the CLI plays the app and logs in with the device key it saved).
+async fn caller_token(
+    run_dir: &Path,
+    wallet_id: &str,
+    as_operator: bool,
+) -> anyhow::Result<String> {
+    if as_operator {
+        crate::account::account_token(run_dir).await
+    } else {
+        crate::session::access_token(run_dir, &format!("wallet:{wallet_id}")).await
     }
 }
 
-/// The device owner for a wallet.
 fn wallet_owner(wallet_id: String) -> DeviceOwner {
     DeviceOwner {
         owner: Some(device_owner::Owner::WalletId(wallet_id)),

@@ -103,11 +103,7 @@ impl Policy {
             .iter()
             .filter_map(|o| specificity(&o.route, route).map(|s| (s, o)))
             .max_by_key(|(s, _)| *s);
-        let ruled = self
-            .rules
-            .iter()
-            .filter_map(|r| specificity(&r.route, route))
-            .max();
+        let ruled = self.rules.iter().filter_map(|r| r.specificity(route)).max();
         match (open, ruled) {
             (Some((so, o)), ruled) if ruled.is_none_or(|sr| so > sr) => return Decision::Open(o),
             (None, None) => return Decision::Unlisted,
@@ -117,7 +113,7 @@ impl Policy {
             .rules
             .iter()
             .filter(|r| r.categories.contains(&category) && r.in_force(day))
-            .filter_map(|r| specificity(&r.route, route).map(|s| (s, r)))
+            .filter_map(|r| r.specificity(route).map(|s| (s, r)))
             .max_by_key(|(s, _)| *s);
         match (rule, session) {
             (None, _) => Decision::CategoryNotAllowed,
@@ -131,6 +127,16 @@ impl Policy {
         Category::ALL
             .iter()
             .all(|c| matches!(self.decide(route, *c, day, None), Decision::Open(_)))
+    }
+}
+
+impl Rule {
+    /// How specific the rule's best-matching route is for `route`.
+    fn specificity(&self, route: &str) -> Option<usize> {
+        self.routes
+            .iter()
+            .filter_map(|p| specificity(p, route))
+            .max()
     }
 }
 

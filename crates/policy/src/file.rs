@@ -105,8 +105,9 @@ pub struct Open {
 pub struct Rule {
     /// A stable name, shown in decisions.
     pub id: String,
-    /// A gRPC method or a prefix ending in `/`.
-    pub route: String,
+    /// gRPC methods or prefixes ending in `/` or `.` (`route = "…"` for one).
+    #[serde(alias = "route", deserialize_with = "one_or_many")]
+    pub routes: Vec<String>,
     /// Who the rule is for.
     pub categories: Vec<Category>,
     /// The least level.
@@ -144,6 +145,19 @@ impl Rule {
         };
         starts_before_other_ends && other_starts_before_self_ends
     }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(r) => vec![r],
+        OneOrMany::Many(rs) => rs,
+    })
 }
 
 fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
@@ -219,7 +233,12 @@ impl Policy {
                     "{what}: ids must be present and unique"
                 )));
             }
-            check_route(&r.route, &what)?;
+            if r.routes.is_empty() {
+                return Err(PolicyError::new(format!("{what}: no routes")));
+            }
+            for route in &r.routes {
+                check_route(route, &what)?;
+            }
             if r.categories.is_empty() {
                 return Err(PolicyError::new(format!("{what}: no categories")));
             }
@@ -235,23 +254,26 @@ impl Policy {
                     "{what}: from {f} is not before until {u}"
                 )));
             }
-            if self.open.iter().any(|o| o.route == r.route) {
+            if let Some(route) = r
+                .routes
+                .iter()
+                .find(|route| self.open.iter().any(|o| &o.route == *route))
+            {
                 return Err(PolicyError::new(format!(
-                    "{what}: route {} is also [[open]]",
-                    r.route
+                    "{what}: route {route} is also [[open]]"
                 )));
             }
         }
         for (i, a) in self.rules.iter().enumerate() {
             for b in &self.rules[i + 1..] {
                 let shared = a.categories.iter().find(|c| b.categories.contains(c));
-                if let Some(c) = shared
-                    && a.route == b.route
+                let route = a.routes.iter().find(|r| b.routes.contains(r));
+                if let (Some(c), Some(route)) = (shared, route)
                     && a.overlaps(b)
                 {
                     return Err(PolicyError::new(format!(
-                        "rules {:?} and {:?} both apply to {c} on {} at some date",
-                        a.id, b.id, a.route
+                        "rules {:?} and {:?} both apply to {c} on {route} at some date",
+                        a.id, b.id
                     )));
                 }
             }

@@ -90,14 +90,15 @@ pub async fn build(config: AuthConfig, shutdown: CancellationToken) -> anyhow::R
         issuer,
         hasher,
     };
-    let bootstrap = {
+    // Once, beside the service (a task of `Running` that ends would stop the service).
+    tokio::spawn({
         let ctx = ctx.clone();
         async move {
             if let Err(error) = accounts::bootstrap(&ctx).await {
                 tracing::error!(error = format!("{error:#}"), "first operator not created");
             }
         }
-    };
+    });
     let listener = egide_kit::server::bind(ctx.config.service.grpc.listen).await?;
     let mut routes = RoutesBuilder::default();
     routes.add_service(
@@ -142,7 +143,6 @@ pub async fn build(config: AuthConfig, shutdown: CancellationToken) -> anyhow::R
             Box::pin(read_model),
             Box::pin(follow_keys),
             Box::pin(login::prune_challenges(ctx)),
-            Box::pin(bootstrap),
         ],
     )?)
 }

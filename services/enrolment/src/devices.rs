@@ -372,18 +372,13 @@ async fn authorize(
 /// Revokes one device.
 pub async fn revoke(
     ctx: &Ctx,
+    person: Option<&egide_kit::caller::PersonCaller>,
     req: pb::RevokeDeviceRequest,
 ) -> Result<pb::RevokeDeviceResponse, ApiError> {
     let owner = Owner::from_proto(req.owner.as_ref())?;
     let device_id = Uuid::parse_str(req.device_id.trim())
         .map_err(|_| ApiError::invalid_field("device_id", "a UUID"))?;
-    let who = if req.operator.trim().is_empty() {
-        Who::Patient
-    } else if wallets::valid_operator(&req.operator) {
-        Who::Operator(req.operator.trim().to_owned())
-    } else {
-        return Err(ApiError::invalid_field("operator", "1 to 64 characters"));
-    };
+    let who = crate::authz::device_actor(person, &owner)?;
     let (column, value) = owner.column();
     let txn = ctx.platform.db.begin().await?;
     let row = Row::find_by_statement(Statement::from_sql_and_values(

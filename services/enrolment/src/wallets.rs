@@ -163,20 +163,6 @@ pub mod pb_actor {
 
 use pb_actor::Who;
 
-/// Parses a requester from the API.
-pub fn requester(r: Option<&pb::Requester>) -> Result<Who, ApiError> {
-    match r.and_then(|r| r.who.as_ref()) {
-        Some(pb::requester::Who::Patient(true)) => Ok(Who::Patient),
-        Some(pb::requester::Who::Operator(id)) if valid_operator(id) => {
-            Ok(Who::Operator(id.trim().to_owned()))
-        }
-        _ => Err(ApiError::invalid_field(
-            "by",
-            "the patient, or an operator id of 1 to 64 characters",
-        )),
-    }
-}
-
 /// Whether `id` is an acceptable operator id.
 pub fn valid_operator(id: &str) -> bool {
     let id = id.trim();
@@ -709,10 +695,11 @@ pub async fn on_device_registered(
 /// Suspends an active wallet.
 pub async fn suspend(
     ctx: &Ctx,
+    person: Option<&egide_kit::caller::PersonCaller>,
     req: pb::SuspendWalletRequest,
 ) -> Result<pb::SuspendWalletResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;
-    let who = requester(req.by.as_ref())?;
+    let who = crate::authz::wallet_actor(person, id)?;
     let reason = req.reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         return Err(ApiError::invalid_field("reason", "1 to 200 characters"));
@@ -742,10 +729,11 @@ pub async fn suspend(
 /// Reactivates a suspended wallet.
 pub async fn reactivate(
     ctx: &Ctx,
+    person: Option<&egide_kit::caller::PersonCaller>,
     req: pb::ReactivateWalletRequest,
 ) -> Result<pb::ReactivateWalletResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;
-    let who = requester(req.by.as_ref())?;
+    let who = crate::authz::wallet_actor(person, id)?;
     if !matches!(who, Who::Operator(_)) {
         // Suspending is safe for anyone to ask; lifting a suspension needs an operator
         // who has checked who is asking (a stolen phone must not reactivate itself).
@@ -779,10 +767,11 @@ pub async fn reactivate(
 /// Closes a wallet and revokes its devices.
 pub async fn close(
     ctx: &Ctx,
+    person: Option<&egide_kit::caller::PersonCaller>,
     req: pb::CloseWalletRequest,
 ) -> Result<pb::CloseWalletResponse, ApiError> {
     let id = parse_id(&req.wallet_id)?;
-    let who = requester(req.by.as_ref())?;
+    let who = crate::authz::wallet_actor(person, id)?;
     let txn = ctx.platform.db.begin().await?;
     let row = load(&txn, id, true).await?;
     if row.state == "closed" || row.state == "expired" {

@@ -138,7 +138,7 @@ fn professionals_lose_transitional_means_at_the_end_of_2025() {
         &totp,
     );
     assert!(
-        matches!(&d, Decision::Allowed(r) if r.id == "professional-billing-transitional"),
+        matches!(&d, Decision::Allowed(r) if r.id == "professional-transitional"),
         "{d:?}"
     );
     let d = decide(
@@ -162,7 +162,7 @@ fn professionals_lose_transitional_means_at_the_end_of_2025() {
         &card,
     );
     assert!(
-        matches!(&d, Decision::Allowed(r) if r.id == "professional-billing"),
+        matches!(&d, Decision::Allowed(r) if r.id == "professional-substantial"),
         "{d:?}"
     );
 }
@@ -180,11 +180,20 @@ fn a_password_alone_passes_the_gateway_for_nothing_but_totp_enrolment() {
 #[test]
 fn rules_protect_a_route_for_every_category_and_open_routes_need_no_person() {
     let p = policy();
-    // Operators have no rule on GetWallet: the patient rules make the route protected.
+    // Staff have no rule on GetWallet: the patient and operator rules make it protected.
     assert_eq!(
-        p.decide(GET_WALLET, Category::Operator, day("2026-06-01"), None),
+        p.decide(GET_WALLET, Category::Staff, day("2026-06-01"), None),
         Decision::CategoryNotAllowed
     );
+    let reactivate = "/egide.enrolment.v1.EnrolmentService/ReactivateWallet";
+    assert_eq!(
+        p.decide(reactivate, Category::Patient, day("2026-06-01"), None),
+        Decision::CategoryNotAllowed
+    );
+    assert!(matches!(
+        p.decide(reactivate, Category::Operator, day("2026-06-01"), None),
+        Decision::Allowed(_)
+    ));
     let register = "/egide.enrolment.v1.EnrolmentService/RegisterStructure";
     assert!(matches!(
         p.decide(register, Category::Patient, day("2026-06-01"), None),
@@ -220,7 +229,7 @@ fn explanations_name_the_rule_and_what_it_wants() {
     );
     assert_eq!(
         d.to_string(),
-        "professional-billing: acr ≥ eidas2, amr ⊇ {mfa}, means ∈ {card, device}"
+        "professional-substantial: acr ≥ eidas2, amr ⊇ {mfa}, means ∈ {card, device}"
     );
 }
 

@@ -189,7 +189,8 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<pb::RevokeDeviceRequest>,
     ) -> Result<Response<pb::RevokeDeviceResponse>, Status> {
-        respond(devices::revoke(&self.ctx, request.into_inner()).await)
+        let person = egide_kit::caller::person_caller(request.metadata());
+        respond(devices::revoke(&self.ctx, person.as_ref(), request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetWallet"))]
@@ -206,7 +207,8 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<pb::SuspendWalletRequest>,
     ) -> Result<Response<pb::SuspendWalletResponse>, Status> {
-        respond(wallets::suspend(&self.ctx, request.into_inner()).await)
+        let person = egide_kit::caller::person_caller(request.metadata());
+        respond(wallets::suspend(&self.ctx, person.as_ref(), request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ReactivateWallet"))]
@@ -214,7 +216,8 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<pb::ReactivateWalletRequest>,
     ) -> Result<Response<pb::ReactivateWalletResponse>, Status> {
-        respond(wallets::reactivate(&self.ctx, request.into_inner()).await)
+        let person = egide_kit::caller::person_caller(request.metadata());
+        respond(wallets::reactivate(&self.ctx, person.as_ref(), request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "CloseWallet"))]
@@ -222,6 +225,7 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<pb::CloseWalletRequest>,
     ) -> Result<Response<pb::CloseWalletResponse>, Status> {
-        respond(wallets::close(&self.ctx, request.into_inner()).await)
+        let person = egide_kit::caller::person_caller(request.metadata());
+        respond(wallets::close(&self.ctx, person.as_ref(), request.into_inner()).await)
     }
 }

@@ -592,11 +592,13 @@ async fn an_ecps_whose_phones_were_all_revoked_is_activated_again_with_the_card(
     .expect("a phone");
     app.client
         .clone()
-        .revoke_device(egide_proto::enrolment::v1::RevokeDeviceRequest {
-            owner: Some(ps_owner(&id)),
-            device_id: lost.device.expect("device").id,
-            operator: "op-ars-35".into(),
-        })
+        .revoke_device(crate::patient::as_operator(
+            "op-ars-35",
+            egide_proto::enrolment::v1::RevokeDeviceRequest {
+                owner: Some(ps_owner(&id)),
+                device_id: lost.device.expect("device").id,
+            },
+        ))
         .await
         .expect("revoked");
 

@@ -182,10 +182,16 @@ async fn revoke(
 ) -> Result<egide_proto::enrolment::v1::Device, tonic::Status> {
     app.client
         .clone()
-        .revoke_device(RevokeDeviceRequest {
-            owner: Some(wallet_owner(wallet_id)),
-            device_id: device_id.into(),
-            operator: operator.into(),
+        .revoke_device({
+            let message = RevokeDeviceRequest {
+                owner: Some(wallet_owner(wallet_id)),
+                device_id: device_id.into(),
+            };
+            if operator.is_empty() {
+                crate::patient::as_patient(wallet_id, message)
+            } else {
+                crate::patient::as_operator(operator, message)
+            }
         })
         .await
         .map(|r| r.into_inner().device.expect("device"))

@@ -11,10 +11,9 @@ use egide_attest::{
 use egide_proto::enrolment::v1::{
     CloseWalletRequest, ConfirmEmailCodeRequest, ConfirmEmailCodeResponse,
     CreateDeviceChallengeRequest, CreateDeviceChallengeResponse, DeviceOwner, GetWalletRequest,
-    ReactivateWalletRequest, RegisterDeviceRequest, RegisterDeviceResponse, Requester,
+    ReactivateWalletRequest, RegisterDeviceRequest, RegisterDeviceResponse,
     StartWalletEnrolmentRequest, StartWalletEnrolmentResponse, SubmitIdentityProofRequest,
     SubmitIdentityProofResponse, SuspendWalletRequest, Wallet, WalletState, device_owner,
-    requester,
 };
 use egide_sims::proofing::AttestationRequest;
 
@@ -78,7 +77,6 @@ pub async fn confirm(
 
 /// A request as the gateway forwards it for the patient of `wallet_id`, logged in.
 pub fn as_patient<T>(wallet_id: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
     let person = egide_kit::caller::PersonCaller {
         category: egide_kit::caller::Category::Patient,
         subject: wallet_id.to_owned(),
@@ -88,12 +86,7 @@ pub fn as_patient<T>(wallet_id: &str, message: T) -> tonic::Request<T> {
         client_id: "egide-cvapp".into(),
         auth_time: chrono::Utc::now().timestamp(),
     };
-    for (name, value) in person.headers() {
-        request
-            .metadata_mut()
-            .insert(name, value.parse().expect("ASCII header"));
-    }
-    request
+    with_person(person, message)
 }
 
 pub async fn get_wallet(app: &TestApp, wallet_id: &str) -> Wallet {
@@ -346,31 +339,74 @@ pub async fn active(app: &TestApp, person: &Person) -> (Enrolment, Phone) {
 
 // ---- Suspension, reactivation, closing -------------------------------------------------
 
-pub fn patient_requester() -> Option<Requester> {
-    Some(Requester {
-        who: Some(requester::Who::Patient(true)),
-    })
+/// Who the gateway verified as the caller (the tests play the gateway).
+#[derive(Clone, Debug)]
+pub enum By {
+    /// The wallet's patient.
+    Patient,
+    /// An operator, by account id.
+    Operator(String),
 }
 
-pub fn operator(id: &str) -> Option<Requester> {
-    Some(Requester {
-        who: Some(requester::Who::Operator(id.into())),
-    })
+pub fn patient_requester() -> Option<By> {
+    Some(By::Patient)
+}
+
+pub fn operator(id: &str) -> Option<By> {
+    Some(By::Operator(id.into()))
+}
+
+/// A request as the gateway forwards it for an operator with two factors.
+pub fn as_operator<T>(id: &str, message: T) -> tonic::Request<T> {
+    with_person(
+        egide_kit::caller::PersonCaller {
+            category: egide_kit::caller::Category::Operator,
+            subject: id.to_owned(),
+            acr: "eidas1".into(),
+            amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+            session_id: uuid::Uuid::now_v7().to_string(),
+            client_id: "egide-cli".into(),
+            auth_time: chrono::Utc::now().timestamp(),
+        },
+        message,
+    )
+}
+
+fn with_person<T>(person: egide_kit::caller::PersonCaller, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    for (name, value) in person.headers() {
+        request
+            .metadata_mut()
+            .insert(name, value.parse().expect("ASCII header"));
+    }
+    request
+}
+
+/// `message` from `by` acting on `wallet_id` (anonymous when `None`).
+pub fn by_request<T>(wallet_id: &str, by: Option<By>, message: T) -> tonic::Request<T> {
+    match by {
+        None => tonic::Request::new(message),
+        Some(By::Patient) => as_patient(wallet_id, message),
+        Some(By::Operator(id)) => as_operator(&id, message),
+    }
 }
 
 pub async fn suspend(
     app: &TestApp,
     id: &str,
     reason: &str,
-    by: Option<Requester>,
+    by: Option<By>,
 ) -> Result<egide_proto::enrolment::v1::Wallet, tonic::Status> {
     app.client
         .clone()
-        .suspend_wallet(SuspendWalletRequest {
-            wallet_id: id.into(),
-            reason: reason.into(),
+        .suspend_wallet(by_request(
+            id,
             by,
-        })
+            SuspendWalletRequest {
+                wallet_id: id.into(),
+                reason: reason.into(),
+            },
+        ))
         .await
         .map(|r| r.into_inner().wallet.expect("wallet"))
 }
@@ -378,14 +414,17 @@ pub async fn suspend(
 pub async fn reactivate(
     app: &TestApp,
     id: &str,
-    by: Option<Requester>,
+    by: Option<By>,
 ) -> Result<egide_proto::enrolment::v1::Wallet, tonic::Status> {
     app.client
         .clone()
-        .reactivate_wallet(ReactivateWalletRequest {
-            wallet_id: id.into(),
+        .reactivate_wallet(by_request(
+            id,
             by,
-        })
+            ReactivateWalletRequest {
+                wallet_id: id.into(),
+            },
+        ))
         .await
         .map(|r| r.into_inner().wallet.expect("wallet"))
 }
@@ -393,14 +432,17 @@ pub async fn reactivate(
 pub async fn close(
     app: &TestApp,
     id: &str,
-    by: Option<Requester>,
+    by: Option<By>,
 ) -> Result<egide_proto::enrolment::v1::Wallet, tonic::Status> {
     app.client
         .clone()
-        .close_wallet(CloseWalletRequest {
-            wallet_id: id.into(),
+        .close_wallet(by_request(
+            id,
             by,
-        })
+            CloseWalletRequest {
+                wallet_id: id.into(),
+            },
+        ))
         .await
         .map(|r| r.into_inner().wallet.expect("wallet"))
 }

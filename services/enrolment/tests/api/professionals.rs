@@ -602,11 +602,13 @@ async fn an_ecps_whose_phones_were_all_revoked_is_activated_again_with_new_codes
     let lost = activated(&app, &d).await;
     app.client
         .clone()
-        .revoke_device(egide_proto::enrolment::v1::RevokeDeviceRequest {
-            owner: Some(ps_owner(&id)),
-            device_id: lost.device_id.clone(),
-            operator: "op-ars-35".into(),
-        })
+        .revoke_device(crate::patient::as_operator(
+            "op-ars-35",
+            egide_proto::enrolment::v1::RevokeDeviceRequest {
+                owner: Some(ps_owner(&id)),
+                device_id: lost.device_id.clone(),
+            },
+        ))
         .await
         .expect("revoked");
 

@@ -111,13 +111,12 @@ async fn suspension_and_reactivation_by_patient_and_operator_are_recorded() {
         .expect("reactivated by an operator");
     assert_eq!(w.state(), WalletState::Active);
 
-    // A requester is required, and a reason.
-    let status = expect_error(
+    // A verified caller is required (the gateway's), and a reason.
+    expect_error(
         suspend(&app, &id, "lost_phone", None).await,
-        Code::InvalidArgument,
-        "invalid_argument",
+        Code::PermissionDenied,
+        "person_required",
     );
-    assert_eq!(violation_fields(&status), ["by"]);
     let status = expect_error(
         suspend(&app, &id, " ", patient_requester()).await,
         Code::InvalidArgument,
@@ -320,5 +319,35 @@ async fn a_device_cannot_activate_an_enrolment_past_its_lifetime() {
         app.events_of("egide.enrolment.wallet.activated")
             .await
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn only_the_verified_patient_or_an_operator_acts_on_a_wallet() {
+    let app = crate::helpers::spawn_app().await;
+    crate::files::import_reference(&app, &[]).await;
+    let (zoe, _) = active(&app, &crate::files::Person::zoe()).await;
+    let (paul, _) = active(&app, &crate::files::Person::paul()).await;
+    // Nobody verified: refused, whatever the request says.
+    let anonymous = suspend(&app, &zoe.wallet_id, "lost_phone", None).await;
+    crate::helpers::expect_error(anonymous, tonic::Code::PermissionDenied, "person_required");
+    // Paul, logged in, on Zoé's wallet.
+    let request = egide_proto::enrolment::v1::SuspendWalletRequest {
+        wallet_id: zoe.wallet_id.clone(),
+        reason: "lost_phone".into(),
+    };
+    let paul_on_zoe = app
+        .client
+        .clone()
+        .suspend_wallet(patient::as_patient(&paul.wallet_id, request))
+        .await;
+    crate::helpers::expect_error(
+        paul_on_zoe,
+        tonic::Code::PermissionDenied,
+        "not_your_wallet",
+    );
+    assert_eq!(
+        state_of(&app, &zoe.wallet_id).await,
+        egide_proto::enrolment::v1::WalletState::Active
     );
 }
