@@ -16,6 +16,7 @@
 //! `cargo build --bins` first (`make test` does).
 #![forbid(unsafe_code)]
 
+pub mod authbench;
 pub mod certbench;
 pub mod dev_up;
 pub mod directory;

@@ -745,6 +745,23 @@ impl Platform {
     }
 
     fn pool(&self, n: usize, tls: bool) -> anyhow::Result<Vec<EnrolmentServiceClient<Channel>>> {
+        Ok(self
+            .channels(n, tls)?
+            .into_iter()
+            .map(EnrolmentServiceClient::new)
+            .collect())
+    }
+
+    /// `n` TLS channels to the gateway, each its own HTTP/2 connection (for load).
+    pub fn gateway_channels(&self, n: usize) -> anyhow::Result<Vec<Channel>> {
+        anyhow::ensure!(
+            self.gateway_channel.is_some(),
+            "this platform has no gateway"
+        );
+        self.channels(n, true)
+    }
+
+    fn channels(&self, n: usize, tls: bool) -> anyhow::Result<Vec<Channel>> {
         let url = if tls {
             format!("https://localhost:{}", self.port(Service::Gateway)?)
         } else {
@@ -762,7 +779,7 @@ impl Platform {
                 } else {
                     direct_channel(&url)?
                 };
-                Ok(EnrolmentServiceClient::new(channel))
+                Ok(channel)
             })
             .collect()
     }

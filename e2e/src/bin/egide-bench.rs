@@ -186,6 +186,11 @@ async fn run() -> anyhow::Result<()> {
         certval_bench(&mut rows).await?;
     }
 
+    // 8. Authentication.
+    if only.wants("auth") {
+        auth_bench(&bin_dir, &mut rows).await?;
+    }
+
     // 5. dev up.
     if only.wants("devup") {
         println!("[5/5] egide dev up --check, twice on the same run directory…");
@@ -295,7 +300,140 @@ async fn certval_bench(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `EGIDE_BENCH_ONLY=raw,memory,pipeline,rpc,devup,directory,certval` runs only those parts.
+/// Device-key logins through the gateway (target ≥ 2,000/s) beside the raw transit sign
+/// rate, the gateway's token verifier beside raw ES256 (target ≥ 80 %), password logins
+/// beside raw Argon2id (target ≥ 90 %), and suspension → refusal at the gateway.
+async fn auth_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    use egide_e2e::authbench;
+    const PATIENTS: usize = 500;
+    const CALLERS: usize = 256;
+    const SECONDS: f64 = 10.0;
+    println!(
+        "[auth] enrolment, auth and the gateway (release); {PATIENTS} patients with a device…"
+    );
+    let p = Platform::start(Options {
+        services: vec![Service::Enrolment, Service::Auth],
+        gateway: true,
+        bin_dir: Some(bin_dir.to_path_buf()),
+        log_filter: "warn".into(),
+        ..Options::default()
+    })
+    .await?;
+    let patients = Arc::new(authbench::patients(&p, PATIENTS).await?);
+    let single = authbench::transit_sign_rate(&p, 1, 16, 3.0).await?;
+    let batched = authbench::transit_sign_rate(&p, 128, 4, 3.0).await?;
+    println!(
+        "      raw transit sign: {} /s one per call (16 in flight), {} /s in batches of 128",
+        thousands(single),
+        thousands(batched)
+    );
+    let channels = p.gateway_channels(8)?;
+    let (logins, error) = authbench::rate(CALLERS, SECONDS, {
+        let (channels, patients) = (channels.clone(), patients.clone());
+        move |i| {
+            let channel = channels[i % channels.len()].clone();
+            let patients = patients.clone();
+            async move {
+                authbench::login(channel, &patients[i % patients.len()])
+                    .await
+                    .map(|_| ())
+            }
+        }
+    })
+    .await;
+    println!(
+        "      device-key logins through the gateway: {} /s ({CALLERS} callers, {} connections){}",
+        thousands(logins),
+        channels.len(),
+        error
+            .map(|e| format!("; first error: {e}"))
+            .unwrap_or_default()
+    );
+    rows.push(Row::judged(
+        "device-key login → access token",
+        cell(
+            format!("{} logins/s", thousands(logins)),
+            "StartLogin + CompleteLogin through the gateway (TLS), session + event committed, ES256 signed in Vault",
+        ),
+        ">= 2,000/s",
+        logins >= 2000.0,
+    ));
+    rows.push(Row::info(
+        "  raw transit sign, single / batched",
+        cell(
+            format!("{} /s / {} /s", thousands(single), thousands(batched)),
+            "ecdsa-p256, JWS marshaling; 16 single calls or 4 batches of 128 in flight",
+        ),
+    ));
+    let token = authbench::login(channels[0].clone(), &patients[0])
+        .await?
+        .access_token;
+    let (raw_verify, ours) = authbench::verify_rates(&p, &token).await?;
+    let ratio = ours / raw_verify;
+    println!(
+        "      ES256 verify: raw {} /s, the gateway's verifier {} /s ({:.0} %)",
+        thousands(raw_verify),
+        thousands(ours),
+        ratio * 100.0
+    );
+    rows.push(Row::judged(
+        "token verification (gateway's verifier, 1 core)",
+        cell(
+            format!("{:.0} % of raw ({} /s)", ratio * 100.0, thousands(ours)),
+            &format!("raw aws-lc-rs ES256 verify {} /s", thousands(raw_verify)),
+        ),
+        ">= 80 %",
+        ratio >= 0.8,
+    ));
+    let argon = authbench::argon2_rate(3.0).await?;
+    let (passwords, error) = authbench::password_login_rate(&p, 8, 5.0).await?;
+    let ratio = passwords / argon;
+    println!(
+        "      password logins {} /s, raw Argon2id {} /s ({:.0} %){}",
+        thousands(passwords),
+        thousands(argon),
+        ratio * 100.0,
+        error
+            .map(|e| format!("; first error: {e}"))
+            .unwrap_or_default()
+    );
+    rows.push(Row::judged(
+        "password logins",
+        cell(
+            format!(
+                "{:.0} % of raw ({} /s)",
+                ratio * 100.0,
+                thousands(passwords)
+            ),
+            &format!(
+                "raw Argon2id (19 MiB, t=2, p=1) on every core {} /s",
+                thousands(argon)
+            ),
+        ),
+        ">= 90 %",
+        ratio >= 0.9,
+    ));
+    let times = authbench::revocation_to_refusal(&p, &patients[..20]).await?;
+    let p50 = times[times.len() / 2];
+    let max = times[times.len() - 1];
+    println!("      suspension → refusal at the gateway: p50 {p50:?}, max {max:?} (20 samples)");
+    rows.push(Row::judged(
+        "suspension → token refused (p50 / max)",
+        cell(
+            format!(
+                "{:.1} ms / {:.1} ms",
+                p50.as_secs_f64() * 1e3,
+                max.as_secs_f64() * 1e3
+            ),
+            "20 sessions: event published → auth revokes → gateway refuses",
+        ),
+        "< 1 s",
+        max < Duration::from_secs(1),
+    ));
+    Ok(())
+}
+
+/// `EGIDE_BENCH_ONLY=raw,memory,pipeline,rpc,devup,directory,certval,auth` runs only those parts.
 struct Only(Option<Vec<String>>);
 
 impl Only {
