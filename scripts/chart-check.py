@@ -94,19 +94,26 @@ EXTRA_ENV = {"EGIDE_DATABASE_PASSWORD", "EGIDE_CONFIG"}
 CONFIG_SOURCES: dict[str, tuple[str, str, list[str] | None]] = {
     "enrolment": ("services/enrolment/src/config.rs", "EnrolmentConfig", None),
     "certval": ("services/certval/src/config.rs", "CertvalConfig", None),
-    "gateway": ("services/gateway/src/config.rs", "GatewayConfig", ["client_auth"]),
+    "gateway": ("services/gateway/src/config.rs", "GatewayConfig", ["client_auth", "bearer"]),
+    "auth": ("services/auth/src/config.rs", "AuthConfig", ["tokens", "sessions", "login", "accounts"]),
 }
 # The values of a service (`<service>.<section>`, camelCase) that are its settings file's sections.
 SETTINGS_SECTIONS = {
     "enrolment": ["mail", "proofing", "wallet", "codes", "directory", "certval"],
     "certval": ["trust", "purposes", "revocation", "cache", "devPki"],
-    "gateway": ["clientAuth"],
+    "gateway": ["clientAuth", "bearer"],
+    "auth": ["tokens", "sessions", "login", "accounts"],
 }
 # The purposes certval knows (the keys `certval.purposes` accepts).
 PURPOSES_SOURCE = "crates/pki/src/purpose.rs"
 # Struct fields the chart deliberately leaves out: (struct, field) -> why.
 CONFIG_NOT_IN_CHART = {
     ("ProviderSettings", "public_key_file"): "the chart passes provider keys inline (public_key_pem)",
+    ("BearerConfig", "policy_file"): "the chart passes the policy inline (bearer.policy), in the settings file whose checksum rolls the pods",
+    ("AccountSettings", "throttle"): "nested: the code's domain.md §7 values apply; EGIDE_AUTH__ACCOUNTS__THROTTLE__* overrides them",
+    ("AccountSettings", "source_throttle"): "nested: the code's values apply; EGIDE_AUTH__ACCOUNTS__SOURCE_THROTTLE__* overrides them",
+    ("AccountSettings", "bootstrap_operator"): "a cluster's first operator is created with its own Secret (extraEnv), not a chart value",
+    ("AccountSettings", "bootstrap_password_file"): "likewise",
 }
 # values.yaml defaults that deliberately differ from the code's: (service, section, key) -> why.
 DEFAULTS_DIFFER = {
@@ -320,6 +327,12 @@ def rejected_value_sets() -> list[tuple[str, dict[str, Any], str]]:
     """Value sets the chart must refuse: (name, values, text expected in the error)."""
     provider = {"issuer": "https://proofing.example.org", "kid": "k1", "publicKeyPem": ED25519_PEM}
     return [
+        ("issuer mismatch", {"auth": {"tokens": {"issuer": "https://egide.example.org"}}},
+         "differs from gateway.bearer.issuer"),
+        ("audience mismatch", {"gateway": {"bearer": {"audience": "other"}}},
+         "differs from gateway.bearer.audience"),
+        ("weak password rule", {"auth": {"accounts": {"minEntropyBits": 40}}}, "minEntropyBits"),
+        ("unknown bearer key", {"gateway": {"bearer": {"policyFile": "/x"}}}, "policyFile"),
         ("unknown mail key", {"enrolment": {"mail": {"tls": True}}}, "tls"),
         ("retention > 3 months", {"enrolment": {"proofing": {"evidenceRetentionDays": 120}}},
          "evidenceRetentionDays"),

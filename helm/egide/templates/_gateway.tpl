@@ -34,7 +34,8 @@ certval.
 {{- define "egide.gatewayConfigFile" -}}
 {{- include "egide.gatewayChecks" . }}
 {{- $a := .root.Values.gateway.clientAuth }}
-# egide-gateway settings, rendered by the egide chart from the values `gateway.clientAuth.*`.
+# egide-gateway settings, rendered by the egide chart from the values `gateway.clientAuth.*`
+# and `gateway.bearer.*`.
 # Listeners, TLS files, routes, NATS and Vault come from EGIDE_GATEWAY__* environment
 # variables; EGIDE_GATEWAY__<SECTION>__<FIELD> variables also override this file.
 
@@ -45,4 +46,14 @@ cache_ttl_secs = {{ include "egide.tomlInt" $a.cacheTtlSecs }}
 cache_capacity = {{ include "egide.tomlInt" $a.cacheCapacity }}
 purpose = {{ $a.purpose | toRawJson }}
 validate_timeout_ms = {{ include "egide.tomlInt" $a.validateTimeoutMs }}
+{{- $b := .root.Values.gateway.bearer }}
+
+[bearer]
+issuer = {{ $b.issuer | toRawJson }}
+audience = {{ $b.audience | toRawJson }}
+leeway_secs = {{ include "egide.tomlInt" $b.leewaySecs }}
+jwks_refresh_secs = {{ include "egide.tomlInt" $b.jwksRefreshSecs }}
+jwks_min_refetch_secs = {{ include "egide.tomlInt" $b.jwksMinRefetchSecs }}
+revocation_lookback_secs = {{ include "egide.tomlInt" $b.revocationLookbackSecs }}
+policy = {{ $b.policy | toRawJson }}
 {{- end }}

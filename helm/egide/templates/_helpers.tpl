@@ -197,6 +197,45 @@ timeout_ms = {{ include "egide.tomlInt" $e.certval.timeoutMs }}
 {{- include "egide.certvalConfigFile" . }}
 {{- else if eq .name "gateway" }}
 {{- include "egide.gatewayConfigFile" . }}
+{{- else if eq .name "auth" }}
+{{- $a := .root.Values.auth }}
+{{- if ne $a.tokens.issuer .root.Values.gateway.bearer.issuer }}
+{{- fail (printf "auth.tokens.issuer %q differs from gateway.bearer.issuer %q: the gateway would refuse every token" $a.tokens.issuer .root.Values.gateway.bearer.issuer) }}
+{{- end }}
+{{- if ne $a.tokens.audience .root.Values.gateway.bearer.audience }}
+{{- fail (printf "auth.tokens.audience %q differs from gateway.bearer.audience %q: the gateway would refuse every token" $a.tokens.audience .root.Values.gateway.bearer.audience) }}
+{{- end }}
+# egide-auth settings, rendered by the egide chart from the values `auth.*`.
+# EGIDE_AUTH__<SECTION>__<FIELD> environment variables override them.
+
+[tokens]
+issuer = {{ $a.tokens.issuer | toRawJson }}
+audience = {{ $a.tokens.audience | toRawJson }}
+signing_key = {{ $a.tokens.signingKey | toRawJson }}
+access_ttl_secs = {{ include "egide.tomlInt" $a.tokens.accessTtlSecs }}
+id_ttl_secs = {{ include "egide.tomlInt" $a.tokens.idTtlSecs }}
+sign_batch_max = {{ include "egide.tomlInt" $a.tokens.signBatchMax }}
+sign_concurrency = {{ include "egide.tomlInt" $a.tokens.signConcurrency }}
+key_refresh_secs = {{ include "egide.tomlInt" $a.tokens.keyRefreshSecs }}
+
+[sessions]
+idle_secs = {{ include "egide.tomlInt" $a.sessions.idleSecs }}
+lifetime_secs = {{ include "egide.tomlInt" $a.sessions.lifetimeSecs }}
+
+[login]
+challenge_ttl_secs = {{ include "egide.tomlInt" $a.login.challengeTtlSecs }}
+clients = {{ default (list) $a.login.clients | toRawJson }}
+
+[accounts]
+argon2_memory_kib = {{ include "egide.tomlInt" $a.accounts.argon2MemoryKib }}
+argon2_iterations = {{ include "egide.tomlInt" $a.accounts.argon2Iterations }}
+argon2_parallelism = {{ include "egide.tomlInt" $a.accounts.argon2Parallelism }}
+hash_concurrency = {{ include "egide.tomlInt" $a.accounts.hashConcurrency }}
+pepper_key = {{ $a.accounts.pepperKey | toRawJson }}
+totp_key = {{ $a.accounts.totpKey | toRawJson }}
+totp_issuer = {{ $a.accounts.totpIssuer | toRawJson }}
+totp_window = {{ include "egide.tomlInt" $a.accounts.totpWindow }}
+min_entropy_bits = {{ include "egide.tomlFloat" $a.accounts.minEntropyBits }}
 {{- end }}
 {{- end }}
 

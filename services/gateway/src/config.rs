@@ -164,6 +164,9 @@ pub struct BearerConfig {
     /// The PGSSI-S policy file (TOML, crates/policy/default.toml's format); none: the
     /// shipped default. Reloaded on SIGHUP.
     pub policy_file: Option<PathBuf>,
+    /// The policy itself, inline (what the Helm chart renders into the settings file,
+    /// whose checksum rolls the pods); when set it wins over `policy_file`.
+    pub policy: String,
 }
 
 impl Default for BearerConfig {
@@ -176,6 +179,7 @@ impl Default for BearerConfig {
             jwks_min_refetch_secs: 5,
             revocation_lookback_secs: 3600,
             policy_file: None,
+            policy: String::new(),
         }
     }
 }

@@ -51,6 +51,7 @@ pub struct Bearer {
     pub revoked: Arc<Revoked>,
     policy: RwLock<Arc<Policy>>,
     policy_file: Option<PathBuf>,
+    policy_inline: String,
     expect: Expectations,
     /// False when the gateway cannot know revocations (no NATS): protected routes refuse.
     events: bool,
@@ -69,12 +70,13 @@ impl Bearer {
         revoked: Arc<Revoked>,
         events: bool,
     ) -> anyhow::Result<Self> {
-        let policy = load_policy(config.policy_file.as_ref())?;
+        let policy = load_policy(&config.policy, config.policy_file.as_ref())?;
         Ok(Self {
             jwks,
             revoked,
             policy: RwLock::new(Arc::new(policy)),
             policy_file: config.policy_file.clone(),
+            policy_inline: config.policy.clone(),
             expect: Expectations {
                 issuer: config.issuer.clone(),
                 audience: config.audience.clone(),
@@ -96,7 +98,7 @@ impl Bearer {
     /// Reads the policy file again (SIGHUP); a file that does not validate is refused and
     /// the policy in force kept.
     pub fn reload(&self) -> anyhow::Result<()> {
-        let policy = load_policy(self.policy_file.as_ref())?;
+        let policy = load_policy(&self.policy_inline, self.policy_file.as_ref())?;
         *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
         Ok(())
     }
@@ -376,7 +378,10 @@ fn hex_to_b64url(hex: &str) -> Option<String> {
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
 }
 
-fn load_policy(file: Option<&PathBuf>) -> anyhow::Result<Policy> {
+fn load_policy(inline: &str, file: Option<&PathBuf>) -> anyhow::Result<Policy> {
+    if !inline.trim().is_empty() {
+        return Policy::parse(inline).map_err(|e| anyhow::anyhow!("[bearer] policy: {e}"));
+    }
     match file {
         None => Ok(Policy::parse(egide_policy::DEFAULT)?),
         Some(path) => {
