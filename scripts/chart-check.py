@@ -95,14 +95,14 @@ CONFIG_SOURCES: dict[str, tuple[str, str, list[str] | None]] = {
     "enrolment": ("services/enrolment/src/config.rs", "EnrolmentConfig", None),
     "certval": ("services/certval/src/config.rs", "CertvalConfig", None),
     "gateway": ("services/gateway/src/config.rs", "GatewayConfig", ["client_auth", "bearer"]),
-    "auth": ("services/auth/src/config.rs", "AuthConfig", ["tokens", "sessions", "login", "accounts"]),
+    "auth": ("services/auth/src/config.rs", "AuthConfig", ["tokens", "sessions", "login", "accounts", "peers"]),
 }
 # The values of a service (`<service>.<section>`, camelCase) that are its settings file's sections.
 SETTINGS_SECTIONS = {
     "enrolment": ["mail", "proofing", "wallet", "codes", "directory", "certval"],
     "certval": ["trust", "purposes", "revocation", "cache", "devPki"],
     "gateway": ["clientAuth", "bearer"],
-    "auth": ["tokens", "sessions", "login", "accounts"],
+    "auth": ["tokens", "sessions", "login", "accounts", "peers"],
 }
 # The purposes certval knows (the keys `certval.purposes` accepts).
 PURPOSES_SOURCE = "crates/pki/src/purpose.rs"
@@ -119,6 +119,8 @@ CONFIG_NOT_IN_CHART = {
 DEFAULTS_DIFFER = {
     ("enrolment", "mail", "smtp_url"): "the code defaults to a loopback relay; the chart to a relay Service",
     ("enrolment", "certval", "endpoint"): "the code defaults to the local dev port; the chart to the certval Service",
+    ("auth", "peers", "certval"): "the code defaults to the local dev port; the chart to the certval Service",
+    ("auth", "peers", "enrolment"): "the code defaults to the local dev port; the chart to the enrolment Service",
 }
 
 # Test keys (public halves only) for the enrolment value set.
@@ -255,6 +257,7 @@ def value_sets() -> list[ValueSet]:
     sets.append(ValueSet("ext-certval", {
         "certval": {"enabled": False},
         "enrolment": {"certval": {"endpoint": external}},
+        "auth": {"peers": {"certval": external}},
         "gateway": {"routes": {"certval": external}},
     }, release="extcv"))
     return sets
@@ -327,6 +330,10 @@ def rejected_value_sets() -> list[tuple[str, dict[str, Any], str]]:
     """Value sets the chart must refuse: (name, values, text expected in the error)."""
     provider = {"issuer": "https://proofing.example.org", "kid": "k1", "publicKeyPem": ED25519_PEM}
     return [
+        ("auth without certval", {"certval": {"enabled": False},
+                                  "enrolment": {"certval": {"endpoint": "http://certval.pki:50051"}},
+                                  "gateway": {"clientAuth": {"mode": "off"}}},
+         "auth.peers.certval is required"),
         ("issuer mismatch", {"auth": {"tokens": {"issuer": "https://egide.example.org"}}},
          "differs from gateway.bearer.issuer"),
         ("audience mismatch", {"gateway": {"bearer": {"audience": "other"}}},
@@ -377,10 +384,12 @@ def rejected_value_sets() -> list[tuple[str, dict[str, Any], str]]:
         ("empty public route", {"gateway": {"clientAuth": {"publicRoutes": [""]}}}, "clientAuth/publicRoutes/0"),
         ("client auth cache capacity", {"gateway": {"clientAuth": {"cacheCapacity": 0}}}, "clientAuth/cacheCapacity"),
         ("client auth without certval", {"certval": {"enabled": False},
-                                         "enrolment": {"certval": {"endpoint": "http://certval.pki:50051"}}},
+                                         "enrolment": {"certval": {"endpoint": "http://certval.pki:50051"}},
+                                         "auth": {"peers": {"certval": "http://certval.pki:50051"}}},
          'gateway.clientAuth.mode is "required" but certval.enabled is false'),
         ("optional client auth without certval", {
             "certval": {"enabled": False}, "enrolment": {"certval": {"endpoint": "http://certval.pki:50051"}},
+            "auth": {"peers": {"certval": "http://certval.pki:50051"}},
             "gateway": {"clientAuth": {"mode": "optional"}}},
          'gateway.clientAuth.mode is "optional" but certval.enabled is false'),
         ("gateway kept from certval", {"networkPolicy": {"grpcCallers": {"certval": ["enrolment", "auth"]}}},
@@ -817,6 +826,13 @@ def check_settings_files(docs: list[tuple[str, dict]], vs: ValueSet, merged: dic
                 got = (settings.get("certval") or {}).get("endpoint", "")
                 out += [f"{ident}: [certval] endpoint: {e}" for e in check_service_url(docs, got, "certval", merged)]
                 want["certval"]["endpoint"] = got
+            if component == "auth":
+                # empty: the in-release certval and enrolment Services
+                for peer in ("certval", "enrolment"):
+                    if not want.get("peers", {}).get(peer, "-"):
+                        got = (settings.get("peers") or {}).get(peer, "")
+                        out += [f"{ident}: [peers] {peer}: {e}" for e in check_service_url(docs, got, peer, merged)]
+                        want["peers"][peer] = got
             out += [f"{ident}: does not match the values: {d}" for d in _diff(settings_resolved, want)]
     for component in CONFIG_SOURCES:
         if (merged.get(component) or {}).get("enabled") and component not in seen:

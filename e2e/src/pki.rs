@@ -71,6 +71,33 @@ impl DevPkiFiles {
         .await?)
     }
 
+    /// A soft CPS card (FORT family, P-256) for `idnat` in `dir`, under `pin`.
+    pub async fn issue_card(
+        &self,
+        dir: &Path,
+        idnat: &str,
+        pin: &str,
+    ) -> anyhow::Result<egide_devpki::SoftCard> {
+        let request = egide_devpki::CardRequest {
+            family: Family::Fort,
+            holder: egide_devpki::Professional {
+                idnat: egide_ids::IdNatPs::parse(idnat)?,
+                name: "DUPONT".into(),
+                given_name: "JEANNE".into(),
+                profession: "Médecin".into(),
+            },
+            key: KeyKind::P256,
+            ttl: None,
+        };
+        Ok(egide_devpki::issue_card(
+            &self.vault,
+            dir,
+            &request,
+            &secrecy::SecretString::from(pin),
+        )
+        .await?)
+    }
+
     /// Issues a certificate for `application` and writes it to its own directory.
     pub async fn issue_structure_files(
         &self,

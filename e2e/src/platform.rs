@@ -372,6 +372,17 @@ impl Platform {
                 ));
             }
             if service == Service::Auth {
+                for (peer, key) in [
+                    (Service::Certval, "CERTVAL"),
+                    (Service::Enrolment, "ENROLMENT"),
+                ] {
+                    if let Some(port) = ports.get(&peer) {
+                        envs.push((
+                            format!("{p}PEERS__{key}"),
+                            format!("http://127.0.0.1:{port}"),
+                        ));
+                    }
+                }
                 let file = dir.path().join("operator-password");
                 std::fs::write(&file, FIRST_OPERATOR_PASSWORD)?;
                 envs.push((

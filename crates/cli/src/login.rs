@@ -16,6 +16,78 @@ pub enum LoginCommand {
     Device(DeviceArgs),
     /// A local account (operator, structure staff): password, and a TOTP code.
     Password(crate::account::PasswordArgs),
+    /// Plays a CPS card (a soft card of `egide pki issue-card`): the card checks its PIN
+    /// and signs the login challenge with its authentication key.
+    Card(CardArgs),
+}
+
+/// `egide login card`
+#[derive(Args)]
+pub struct CardArgs {
+    /// The professional's idNat_PS (the card's holder).
+    #[arg(long)]
+    ps: String,
+    /// The soft card's directory.
+    #[arg(long)]
+    card: std::path::PathBuf,
+    /// Scopes; `openid` adds an ID token.
+    #[arg(long, default_value = "openid")]
+    scope: String,
+    #[command(flatten)]
+    json: JsonArg,
+}
+
+async fn login_card(run_dir: &Path, args: CardArgs) -> anyhow::Result<ExitCode> {
+    let mut card = egide_devpki::SoftCard::open(&args.card)
+        .with_context(|| format!("opening the soft card in {}", args.card.display()))?;
+    anyhow::ensure!(!card.is_blocked(), "the card is blocked (three wrong PINs)");
+    let pin = crate::pki::pin::read(None)?;
+    let owner = format!("ps:{}", args.ps);
+    let mut auth = session::auth(run_dir).await?;
+    let challenge = auth
+        .start_login(pb::StartLoginRequest {
+            client_id: session::CLIENT_ID.into(),
+            scope: args.scope.clone(),
+            means: Some(pb::start_login_request::Means::Card(pb::CardLogin {
+                id_nat_ps: args.ps.clone(),
+            })),
+        })
+        .await?
+        .into_inner();
+    let message = egide_attest::login::login_message(
+        "card",
+        &owner,
+        "cps",
+        session::CLIENT_ID,
+        &challenge.challenge_id,
+        &challenge.challenge,
+    );
+    let signature = card
+        .authenticate(&pin, &message)
+        .map_err(|e| anyhow::anyhow!("the card refused to sign: {e}"))?;
+    let algorithm = match card.algorithm() {
+        egide_devpki::CardAlgorithm::RsaPkcs1Sha256 => {
+            egide_proto::certval::v1::SignatureAlgorithm::RsaPkcs1Sha256
+        }
+        egide_devpki::CardAlgorithm::EcdsaP256Sha256 => {
+            egide_proto::certval::v1::SignatureAlgorithm::EcdsaP256Sha256
+        }
+    };
+    let tokens = auth
+        .complete_login(pb::CompleteLoginRequest {
+            challenge_id: challenge.challenge_id,
+            proof: Some(pb::complete_login_request::Proof::Card(pb::CardProof {
+                certificate: card.auth_certificate().to_vec(),
+                intermediates: card.chain(),
+                signature,
+                algorithm: algorithm as i32,
+            })),
+            nonce: String::new(),
+        })
+        .await?
+        .into_inner();
+    let stored = session::store(run_dir, &owner, tokens.clone())?;
+    report(run_dir, &stored, &tokens, args.json)
 }
 
 /// `egide login device`
@@ -45,6 +117,7 @@ pub async fn login(run_dir: &Path, command: LoginCommand) -> anyhow::Result<Exit
     let args = match command {
         LoginCommand::Device(args) => args,
         LoginCommand::Password(args) => return crate::account::login(run_dir, args).await,
+        LoginCommand::Card(args) => return login_card(run_dir, args).await,
     };
     let owner = match (&args.wallet, &args.ps) {
         (Some(w), _) => format!("wallet:{w}"),

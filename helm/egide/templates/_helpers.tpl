@@ -236,6 +236,26 @@ totp_key = {{ $a.accounts.totpKey | toRawJson }}
 totp_issuer = {{ $a.accounts.totpIssuer | toRawJson }}
 totp_window = {{ include "egide.tomlInt" $a.accounts.totpWindow }}
 min_entropy_bits = {{ include "egide.tomlFloat" $a.accounts.minEntropyBits }}
+
+[peers]
+{{- $cv := $a.peers.certval }}
+{{- if not $cv }}
+{{- if not .root.Values.certval.enabled }}
+{{- fail "auth.peers.certval is required when certval.enabled is false (auth validates CPS cards through it)" }}
+{{- end }}
+{{- $cv = include "egide.backendUrl" (dict "root" .root "name" "certval") }}
+{{- end }}
+{{- $en := $a.peers.enrolment }}
+{{- if not $en }}
+{{- if not .root.Values.enrolment.enabled }}
+{{- fail "auth.peers.enrolment is required when enrolment.enabled is false (auth asks it whether a professional is active)" }}
+{{- end }}
+{{- $en = include "egide.backendUrl" (dict "root" .root "name" "enrolment") }}
+{{- end }}
+certval = {{ $cv | toRawJson }}
+enrolment = {{ $en | toRawJson }}
+timeout_ms = {{ include "egide.tomlInt" $a.peers.timeoutMs }}
+professional_cache_secs = {{ include "egide.tomlInt" $a.peers.professionalCacheSecs }}
 {{- end }}
 {{- end }}
 

@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     Ctx, accounts,
-    login::{self, device},
+    login::{self, card, device},
     sessions,
     tokens::{Grant, Issued},
 };
@@ -70,7 +70,14 @@ impl AuthService for AuthApi {
             Some(pb::start_login_request::Means::Device(d)) => {
                 device::start(&self.ctx, &r.client_id, &scope, d, cnf.as_deref()).await?
             }
-            None => return Err(ApiError::invalid_field("means", "a login means (device)").into()),
+            Some(pb::start_login_request::Means::Card(c)) => {
+                card::start(&self.ctx, &r.client_id, &scope, c, cnf.as_deref()).await?
+            }
+            None => {
+                return Err(
+                    ApiError::invalid_field("means", "a login means (device or card)").into(),
+                );
+            }
         };
         Ok(Response::new(answer))
     }
@@ -88,6 +95,9 @@ impl AuthService for AuthApi {
         let answer = match &r.proof {
             Some(pb::complete_login_request::Proof::DeviceSignature(sig)) => {
                 device::complete(&self.ctx, &r.challenge_id, sig, &r.nonce, cnf.as_deref()).await?
+            }
+            Some(pb::complete_login_request::Proof::Card(proof)) => {
+                card::complete(&self.ctx, &r.challenge_id, proof, &r.nonce, cnf.as_deref()).await?
             }
             None => {
                 return Err(

@@ -24,6 +24,10 @@ pub struct AuthConfig {
     /// Local accounts (passwords, TOTP, throttling, the first operator).
     #[serde(default)]
     pub accounts: AccountSettings,
+    /// The services card logins ask: certval (the card's certificate and signature) and
+    /// enrolment (whether the professional is active in the directory).
+    #[serde(default)]
+    pub peers: PeerSettings,
     /// The durable consumer of enrolment's events (one per deployment; tests sharing a
     /// NATS use one each).
     #[serde(default = "default_consumer")]
@@ -49,6 +53,7 @@ impl AuthConfig {
             sessions: SessionSettings::default(),
             login: LoginSettings::default(),
             accounts: AccountSettings::default(),
+            peers: PeerSettings::default(),
             consumer: default_consumer(),
         }
     }
@@ -274,6 +279,31 @@ impl ThrottleSettings {
             base_delay_secs: 1,
             max_delay_secs: 300,
             max_failures: 0,
+        }
+    }
+}
+
+/// Other services auth calls.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeerSettings {
+    /// certval's gRPC endpoint.
+    pub certval: String,
+    /// enrolment's gRPC endpoint.
+    pub enrolment: String,
+    /// Deadline of one call, in milliseconds.
+    pub timeout_ms: u64,
+    /// How long a professional's directory status is remembered, in seconds.
+    pub professional_cache_secs: u64,
+}
+
+impl Default for PeerSettings {
+    fn default() -> Self {
+        Self {
+            certval: "http://127.0.0.1:50063".into(),
+            enrolment: "http://127.0.0.1:50061".into(),
+            timeout_ms: 3000,
+            professional_cache_secs: 30,
         }
     }
 }

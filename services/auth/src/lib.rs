@@ -15,6 +15,7 @@ pub mod api;
 pub mod config;
 pub mod login;
 pub mod migration;
+pub mod peers;
 pub mod readmodel;
 pub mod sessions;
 pub mod tokens;
@@ -44,6 +45,7 @@ pub struct Ctx {
     pub config: Arc<AuthConfig>,
     pub issuer: tokens::Issuer,
     pub hasher: accounts::Hasher,
+    pub peers: peers::Peers,
 }
 
 impl Ctx {
@@ -84,11 +86,13 @@ pub async fn build(config: AuthConfig, shutdown: CancellationToken) -> anyhow::R
     );
     let issuer = tokens::Issuer::new(t.clone(), keys.clone(), signer);
     let hasher = accounts::Hasher::new(&config.accounts)?;
+    let peers = peers::Peers::new(&config.peers)?;
     let ctx = Ctx {
         platform: platform.clone(),
         config: Arc::new(config),
         issuer,
         hasher,
+        peers: peers.clone(),
     };
     // Once, beside the service (a task of `Running` that ends would stop the service).
     tokio::spawn({
@@ -115,7 +119,7 @@ pub async fn build(config: AuthConfig, shutdown: CancellationToken) -> anyhow::R
             max_batch: 500,
             dedupe: Dedupe::Inbox,
         },
-        readmodel::ReadModel::new(platform.outbox.clone(), ctx.access_ttl()),
+        readmodel::ReadModel::new(platform.outbox.clone(), ctx.access_ttl(), peers),
         shutdown.clone(),
     );
     let key_check = {

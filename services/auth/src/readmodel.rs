@@ -23,11 +23,20 @@ pub const FILTER: &str = "egide.enrolment.>";
 pub struct ReadModel {
     outbox: Outbox,
     access_ttl: std::time::Duration,
+    peers: crate::peers::Peers,
 }
 
 impl ReadModel {
-    pub fn new(outbox: Outbox, access_ttl: std::time::Duration) -> Self {
-        Self { outbox, access_ttl }
+    pub fn new(
+        outbox: Outbox,
+        access_ttl: std::time::Duration,
+        peers: crate::peers::Peers,
+    ) -> Self {
+        Self {
+            outbox,
+            access_ttl,
+            peers,
+        }
     }
 }
 
@@ -86,6 +95,8 @@ impl ReadModel {
                 .await
             }
             Some(Payload::ProfessionalChanged(p)) => {
+                // Card logins ask enrolment again rather than trust a cached answer.
+                self.peers.forget(&p.id_nat_ps);
                 let ecps = p.ecps_state();
                 self.set_owner(
                     txn,
@@ -130,10 +141,17 @@ impl ReadModel {
             .await?
             .rows_affected();
         if let (1, Some(reason)) = (applied, stop) {
+            // An e-CPS that stops working takes its device sessions only: the professional's
+            // CPS card sessions live on while the directory lists them.
+            let condition = if reason == "ecps_not_active" {
+                "owner = $1 AND device_id IS NOT NULL"
+            } else {
+                "owner = $1"
+            };
             out.extend(
                 sessions::end_where(
                     txn,
-                    "owner = $1",
+                    condition,
                     owner.into(),
                     sessions::REVOKED,
                     reason,

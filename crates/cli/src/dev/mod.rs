@@ -309,7 +309,7 @@ async fn start_all(
     std::fs::create_dir_all(&addr_dir)?;
     let start_service = |service: &str,
                          offset: u16,
-                         certval: Option<SocketAddr>,
+                         peers: &BTreeMap<&str, SocketAddr>,
                          children: &mut Children|
      -> anyhow::Result<PathBuf> {
         let port = service_port(args, offset);
@@ -333,7 +333,7 @@ async fn start_all(
             .env(format!("{prefix}TELEMETRY__FORMAT"), "pretty");
         if service == "enrolment" {
             cmd.env("EGIDE_CONFIG", &sims.enrolment_config);
-            if let Some(certval) = certval {
+            if let Some(certval) = peers.get("certval") {
                 cmd.env(
                     format!("{prefix}CERTVAL__ENDPOINT"),
                     format!("http://{certval}"),
@@ -344,6 +344,11 @@ async fn start_all(
             cmd.env("EGIDE_CONFIG", &certval_config);
         }
         if service == "auth" {
+            for (peer, key) in [("certval", "CERTVAL"), ("enrolment", "ENROLMENT")] {
+                if let Some(addr) = peers.get(peer) {
+                    cmd.env(format!("{prefix}PEERS__{key}"), format!("http://{addr}"));
+                }
+            }
             cmd.env(
                 format!("{prefix}ACCOUNTS__BOOTSTRAP_OPERATOR"),
                 FIRST_OPERATOR,
@@ -358,28 +363,34 @@ async fn start_all(
             .push((service.into(), spawn(cmd, logs, service)?));
         Ok(addr_file)
     };
-    // Every service but enrolment at once; enrolment once certval listens (it is
-    // configured with certval's address).
+    // The services nobody needs the address of at once; then enrolment once certval
+    // listens, and auth once both do (each is configured with their addresses).
     let mut addr_files = BTreeMap::new();
-    for &(service, offset) in SERVICES.iter().filter(|(s, _)| *s != "enrolment") {
-        addr_files.insert(service, start_service(service, offset, None, children)?);
-    }
-    let certval_file = addr_files
-        .get("certval")
-        .cloned()
-        .context("certval is not among the services")?;
-    let certval = grpc_addr(
-        "certval",
-        wait_listening(children, "certval", &certval_file, logs).await?,
-    )?;
-    let enrolment_offset = SERVICES
+    let mut peers = BTreeMap::new();
+    let offset_of = |name: &str| {
+        SERVICES
+            .iter()
+            .find(|(s, _)| *s == name)
+            .map_or(0, |(_, offset)| *offset)
+    };
+    for &(service, offset) in SERVICES
         .iter()
-        .find(|(s, _)| *s == "enrolment")
-        .map_or(0, |(_, offset)| *offset);
-    addr_files.insert(
-        "enrolment",
-        start_service("enrolment", enrolment_offset, Some(certval), children)?,
-    );
+        .filter(|(s, _)| !matches!(*s, "enrolment" | "auth"))
+    {
+        addr_files.insert(service, start_service(service, offset, &peers, children)?);
+    }
+    for (waited, next) in [("certval", "enrolment"), ("enrolment", "auth")] {
+        let file = addr_files
+            .get(waited)
+            .cloned()
+            .with_context(|| format!("{waited} is not among the services"))?;
+        let addr = grpc_addr(waited, wait_listening(children, waited, &file, logs).await?)?;
+        peers.insert(waited, addr);
+        addr_files.insert(
+            next,
+            start_service(next, offset_of(next), &peers, children)?,
+        );
+    }
     let mut services = BTreeMap::new();
     for (service, addr_file) in &addr_files {
         let addrs = wait_listening(children, service, addr_file, logs).await?;

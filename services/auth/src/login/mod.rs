@@ -4,6 +4,7 @@
 //! answer the second step and a restart loses none; the first attempt to use one deletes
 //! it, whatever the outcome.
 
+pub mod card;
 pub mod device;
 pub mod password;
 

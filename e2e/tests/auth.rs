@@ -1,0 +1,169 @@
+//! Authentication end to end: real `egide-*` processes, clients through the TLS gateway
+//! with the platform's structure certificate, the dev PKI in the platform's Vault.
+//!
+//! Needs the binaries: `cargo build --bins` first (`make test` does).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::BufRead as _;
+
+use anyhow::{Context as _, ensure};
+use egide_devpki::{CardAlgorithm, SoftCard};
+use egide_directory::synth::{SynthSpec, write_all};
+use egide_e2e::{Options, Platform, Service, TempDir, directory::import_file};
+use egide_proto::{
+    auth::v1::{self as pb, auth_service_client::AuthServiceClient},
+    certval::v1::SignatureAlgorithm,
+    enrolment::v1::{DirectorySource, ImportHeader},
+};
+use secrecy::SecretString;
+
+/// One test at a time: each starts its own platform, and the machine may have 2 cores.
+static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const PIN: &str = "1234";
+
+/// A card login of `id_nat_ps` with `card`, through the gateway.
+async fn card_login(
+    p: &Platform,
+    id_nat_ps: &str,
+    card: &mut SoftCard,
+) -> Result<pb::TokenResponse, tonic::Status> {
+    let mut auth = AuthServiceClient::new(p.api_channel(Service::Auth).unwrap());
+    let c = auth
+        .start_login(pb::StartLoginRequest {
+            client_id: "egide-cli".into(),
+            scope: "openid".into(),
+            means: Some(pb::start_login_request::Means::Card(pb::CardLogin {
+                id_nat_ps: id_nat_ps.into(),
+            })),
+        })
+        .await?
+        .into_inner();
+    let message = egide_attest::login::login_message(
+        "card",
+        &format!("ps:{id_nat_ps}"),
+        "cps",
+        "egide-cli",
+        &c.challenge_id,
+        &c.challenge,
+    );
+    let signature = card
+        .authenticate(&SecretString::from(PIN), &message)
+        .expect("the card signs");
+    let algorithm = match card.algorithm() {
+        CardAlgorithm::RsaPkcs1Sha256 => SignatureAlgorithm::RsaPkcs1Sha256,
+        CardAlgorithm::EcdsaP256Sha256 => SignatureAlgorithm::EcdsaP256Sha256,
+    };
+    Ok(auth
+        .complete_login(pb::CompleteLoginRequest {
+            challenge_id: c.challenge_id,
+            proof: Some(pb::complete_login_request::Proof::Card(pb::CardProof {
+                certificate: card.auth_certificate().to_vec(),
+                intermediates: card.chain(),
+                signature,
+                algorithm: algorithm as i32,
+            })),
+            nonce: String::new(),
+        })
+        .await?
+        .into_inner())
+}
+
+fn claims(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_professional_logs_in_with_the_cps_card_and_only_their_own() -> anyhow::Result<()> {
+    let _one_at_a_time = LOCK.lock().await;
+    let files = TempDir::new("card-login")?;
+    let dir = files.path().to_path_buf();
+    let m = tokio::task::spawn_blocking(move || {
+        write_all(
+            &dir,
+            &SynthSpec {
+                professionals: 3,
+                structures: 3,
+                identities: 3,
+                broken: 0,
+                ..SynthSpec::default()
+            },
+        )
+    })
+    .await??;
+    let p = Platform::start(Options {
+        services: vec![Service::Enrolment, Service::Auth, Service::Certval],
+        gateway: true,
+        ..Options::default()
+    })
+    .await?;
+    let mut enrolment = p.enrolment()?;
+    import_file(
+        &mut enrolment,
+        DirectorySource::Rpps,
+        &m.rpps_file,
+        ImportHeader::default(),
+        |_| {},
+    )
+    .await?;
+    // Two professionals of the directory, the third column of the extract.
+    let ids: Vec<String> = std::io::BufReader::new(std::fs::File::open(&m.rpps_file)?)
+        .lines()
+        .skip(1)
+        .map(|l| l.map(|l| l.split('|').nth(2).unwrap_or_default().to_owned()))
+        .collect::<Result<std::collections::BTreeSet<_>, _>>()?
+        .into_iter()
+        .take(2)
+        .collect();
+    ensure!(ids.len() == 2, "two professionals in {:?}", m.rpps_file);
+    let pki = p.pki().context("the platform's dev PKI")?;
+    let mut card = pki
+        .issue_card(&files.path().join("card"), &ids[0], PIN)
+        .await?;
+
+    // The card's holder logs in: a professional session at eIDAS high.
+    let tokens = card_login(&p, &ids[0], &mut card).await?;
+    ensure!(
+        tokens.acr == "eidas3" && tokens.amr == ["sc", "pin", "mfa"],
+        "{:?} {:?}",
+        tokens.acr,
+        tokens.amr
+    );
+    let c = claims(&tokens.access_token);
+    ensure!(
+        c["sub"] == ids[0].as_str() && c["egide_category"] == "professional",
+        "{c}"
+    );
+    // Bound to the client certificate the platform's channel presents (RFC 8705).
+    ensure!(
+        c["cnf"]["x5t#S256"].as_str().is_some_and(|t| t.len() == 43),
+        "{c}"
+    );
+    ensure!(!tokens.id_token.is_empty(), "openid asked: an ID token");
+
+    // The same card for another professional: refused, with the one answer for any proof.
+    let other = card_login(&p, &ids[1], &mut card).await;
+    let reason = other
+        .as_ref()
+        .err()
+        .and_then(|s| egide_kit::error::decode(s).0);
+    ensure!(reason.as_deref() == Some("login_failed"), "{other:?}");
+    // A card of someone the directory does not list.
+    let mut stranger = pki
+        .issue_card(&files.path().join("stranger"), "899700218896", PIN)
+        .await?;
+    let refused = card_login(&p, "899700218896", &mut stranger).await;
+    let reason = refused
+        .as_ref()
+        .err()
+        .and_then(|s| egide_kit::error::decode(s).0);
+    ensure!(reason.as_deref() == Some("login_failed"), "{refused:?}");
+    Ok(())
+}
