@@ -167,3 +167,82 @@ async fn a_professional_logs_in_with_the_cps_card_and_only_their_own() -> anyhow
     ensure!(reason.as_deref() == Some("login_failed"), "{refused:?}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_killed_mid_login_load_loses_and_duplicates_no_acknowledged_session()
+-> anyhow::Result<()> {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use egide_e2e::authbench;
+    use sea_orm::{ConnectionTrait as _, Database, Statement};
+
+    let _one_at_a_time = LOCK.lock().await;
+    let p = Platform::start(Options {
+        services: vec![Service::Auth],
+        gateway: true,
+        ..Options::default()
+    })
+    .await?;
+    let patients = Arc::new(authbench::patients(&p, 20).await?);
+    let channels = p.gateway_channels(4)?;
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let load = {
+        let (patients, channels, acknowledged) =
+            (patients.clone(), channels.clone(), acknowledged.clone());
+        tokio::spawn(authbench::rate(16, 6.0, move |i| {
+            let channel = channels[i % channels.len()].clone();
+            let (patients, acknowledged) = (patients.clone(), acknowledged.clone());
+            async move {
+                let tokens = authbench::login(channel, &patients[i % patients.len()]).await?;
+                acknowledged.lock().unwrap().push(tokens.session_id);
+                Ok(())
+            }
+        }))
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = acknowledged.lock().unwrap().len();
+    p.kill9(Service::Auth)?;
+    let killed_at = Instant::now();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    p.restart(Service::Auth)?;
+    p.wait_serving(Service::Auth, Duration::from_secs(60))
+        .await?;
+    let (_, _) = load.await?;
+    let sessions = acknowledged.lock().unwrap().clone();
+    let after_restart = sessions.len() - before;
+    println!(
+        "{} sessions acknowledged ({before} before the kill, {after_restart} after; auth back in {:.1} s)",
+        sessions.len(),
+        killed_at.elapsed().as_secs_f64()
+    );
+    ensure!(
+        before > 0 && after_restart > 0,
+        "logins before and after the kill: {before}, {after_restart}"
+    );
+    let unique: std::collections::BTreeSet<&String> = sessions.iter().collect();
+    ensure!(
+        unique.len() == sessions.len(),
+        "a session id acknowledged twice"
+    );
+    let db = Database::connect(p.database_url(Service::Auth)?).await?;
+    let ids: Vec<uuid::Uuid> = sessions
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()?;
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT count(*) AS n, count(DISTINCT id) AS d FROM sessions WHERE id = ANY($1)",
+            [sea_orm::Value::from(ids)],
+        ))
+        .await?
+        .context("a count")?;
+    let (n, d): (i64, i64) = (row.try_get("", "n")?, row.try_get("", "d")?);
+    ensure!(
+        n == sessions.len() as i64 && d == n,
+        "{} acknowledged sessions, {n} stored ({d} distinct)",
+        sessions.len()
+    );
+    Ok(())
+}

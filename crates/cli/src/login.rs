@@ -195,6 +195,39 @@ pub async fn whoami(run_dir: &Path, json: JsonArg) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let token = session::access_token(run_dir, &s.owner).await?;
+    let (header, claims) = verified(run_dir, &token).await?;
+    print_claims(&header, &claims, json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `egide token inspect FILE`: a token (a file holding it, or `-` for stdin) decoded and
+/// verified against the platform's JWKS. Exit 0 valid, 1 refused (with the reason).
+pub async fn inspect(run_dir: &Path, file: &Path, json: JsonArg) -> anyhow::Result<ExitCode> {
+    let text = if file == Path::new("-") {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)?;
+        t
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    match verified(run_dir, text.trim()).await {
+        Ok((header, claims)) => {
+            print_claims(&header, &claims, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            println!("refused: {error:#}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Verifies `token` (signature, algorithm, type, time; `iss` and `aud` are the token's own:
+/// whatever this deployment's auth names) against the JWKS auth publishes.
+async fn verified(
+    run_dir: &Path,
+    token: &str,
+) -> anyhow::Result<(egide_token::Header, egide_token::AccessClaims)> {
     let jwks = session::auth(run_dir)
         .await?
         .get_jwks(GetJwksRequest {})
@@ -214,11 +247,10 @@ pub async fn whoami(run_dir: &Path, json: JsonArg) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let set = egide_token::KeySet::new(&keys).context("the published JWKS")?;
-    // Signature and time only: iss and aud are whatever this deployment's auth says.
-    let header = egide_token::decode_header(&token)?;
-    let unverified = claims(&token)?;
+    let header = egide_token::decode_header(token)?;
+    let unverified = claims(token)?;
     let claims = egide_token::verify_access(
-        &token,
+        token,
         &set,
         &egide_token::Expectations {
             issuer: unverified.iss.clone(),
@@ -227,17 +259,28 @@ pub async fn whoami(run_dir: &Path, json: JsonArg) -> anyhow::Result<ExitCode> {
         },
         session::unix_now(),
     )?;
+    Ok((header, claims))
+}
+
+fn print_claims(
+    header: &egide_token::Header,
+    claims: &egide_token::AccessClaims,
+    json: JsonArg,
+) -> anyhow::Result<()> {
     if json.json {
-        println!("{}", serde_json::to_string_pretty(&claims)?);
+        println!("{}", serde_json::to_string_pretty(claims)?);
     } else {
         println!("{} {}", claims.egide_category, claims.sub);
         println!("  session   {}", claims.sid);
         println!("  acr       {}  amr {}", claims.acr, claims.amr.join(" "));
         println!("  client    {}", claims.client_id);
         println!("  issuer    {}  (key {})", claims.iss, header.kid);
+        if let Some(cnf) = &claims.cnf {
+            println!("  bound to  client certificate x5t#S256 {}", cnf.x5t_s256);
+        }
         println!("  expires   in {} s", claims.exp - session::unix_now());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn claims(token: &str) -> anyhow::Result<egide_token::AccessClaims> {

@@ -111,10 +111,27 @@ enum Command {
         #[command(flatten)]
         json: client::JsonArg,
     },
+    /// Access tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Decodes an access token and verifies it against the platform's JWKS (exit 0 valid,
+    /// 1 refused).
+    Inspect {
+        /// A file holding the token, or `-` for stdin.
+        file: PathBuf,
+        #[command(flatten)]
+        json: client::JsonArg,
     },
 }
 
@@ -157,6 +174,9 @@ fn main() -> ExitCode {
             Command::Totp { command } => account::totp(&run_dir, command).await,
             Command::Policy { command } => policy::run(command),
             Command::Whoami { json } => login::whoami(&run_dir, json).await,
+            Command::Token {
+                command: TokenCommand::Inspect { file, json },
+            } => login::inspect(&run_dir, &file, json).await,
             Command::Cert { command } => cert::run(&run_dir, command).await,
             Command::Pki { command } => pki::run(&run_dir, command).await,
         }

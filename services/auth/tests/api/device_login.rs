@@ -285,3 +285,97 @@ async fn malformed_login_requests_get_field_violations() {
         assert_eq!(violation_fields(&status), [field]);
     }
 }
+
+#[tokio::test]
+async fn a_professional_logs_in_with_the_ecps_device_until_the_ecps_stops() {
+    use egide_kit::events::Payload;
+    use egide_proto::enrolment::v1 as enrolment;
+    let app = spawn_app().await;
+    let id_nat_ps = "810001045367";
+    let phone = DeviceSigner::generate(Algorithm::Es256);
+    let device_id = uuid::Uuid::now_v7();
+    let professional = |ecps: enrolment::EcpsState| {
+        Payload::ProfessionalChanged(enrolment::ProfessionalChanged {
+            id_nat_ps: id_nat_ps.into(),
+            import_id: String::new(),
+            active: true,
+            ecps_state: ecps as i32,
+        })
+    };
+    app.publish(
+        "egide.enrolment.professional.ecps_activated",
+        professional(enrolment::EcpsState::Active),
+    )
+    .await;
+    let key = phone.device_key();
+    app.publish(
+        "egide.enrolment.device.registered",
+        Payload::DeviceChanged(enrolment::DeviceChanged {
+            owner: Some(enrolment::device_changed::Owner::IdNatPs(id_nat_ps.into())),
+            ins_digest: String::new(),
+            device: Some(enrolment::Device {
+                id: device_id.to_string(),
+                algorithm: "ES256".into(),
+                public_key: key.to_spki_der(),
+                thumbprint: key.thumbprint(),
+                ..Default::default()
+            }),
+        }),
+    )
+    .await;
+    let login = || async {
+        let mut client = app.client.clone();
+        let c = client
+            .start_login(pb::StartLoginRequest {
+                client_id: CLIENT.into(),
+                scope: String::new(),
+                means: Some(pb::start_login_request::Means::Device(pb::DeviceLogin {
+                    owner: Some(pb::LoginOwner {
+                        owner: Some(pb::login_owner::Owner::IdNatPs(id_nat_ps.into())),
+                    }),
+                    device_id: device_id.to_string(),
+                })),
+            })
+            .await?
+            .into_inner();
+        let message = egide_attest::login::login_message(
+            "device",
+            &format!("ps:{id_nat_ps}"),
+            &device_id.to_string(),
+            CLIENT,
+            &c.challenge_id,
+            &c.challenge,
+        );
+        app.complete(&c.challenge_id, phone.sign(&message)).await
+    };
+    let tokens = egide_testkit::eventually(Duration::from_secs(20), "an e-CPS login", || async {
+        login().await.ok()
+    })
+    .await;
+    let claims = app.verify(&tokens.access_token).await;
+    assert_eq!(
+        (claims.egide_category, claims.sub.as_str()),
+        (Category::Professional, id_nat_ps)
+    );
+    // The e-CPS stops (the directory no longer lists them): its sessions end, logins stop.
+    let mut events = app.session_events().await;
+    app.publish(
+        "egide.enrolment.professional.deactivated",
+        Payload::ProfessionalChanged(enrolment::ProfessionalChanged {
+            id_nat_ps: id_nat_ps.into(),
+            import_id: String::new(),
+            active: false,
+            ecps_state: enrolment::EcpsState::Inactive as i32,
+        }),
+    )
+    .await;
+    let event = crate::helpers::next_event_of(
+        &mut events,
+        &tokens.session_id,
+        "egide.auth.session.revoked",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(event.reason, "professional_deactivated");
+    expect_error(login().await, Code::Unauthenticated, "login_failed");
+}
