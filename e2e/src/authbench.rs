@@ -256,15 +256,7 @@ pub async fn verify_rates(p: &Platform, token: &str) -> anyhow::Result<(f64, f64
         .into_inner()
         .keys
         .into_iter()
-        .map(|k| egide_token::Jwk {
-            kty: k.kty,
-            crv: k.crv,
-            kid: k.kid,
-            x: k.x,
-            y: k.y,
-            alg: k.alg,
-            use_: k.r#use,
-        })
+        .map(egide_kit::jwks::from_proto)
         .collect();
     let keys = egide_token::KeySet::new(&jwks)?;
     let header = egide_token::decode_header(token)?;

@@ -236,15 +236,7 @@ async fn verified(
     let keys: Vec<egide_token::Jwk> = jwks
         .keys
         .into_iter()
-        .map(|k| egide_token::Jwk {
-            kty: k.kty,
-            crv: k.crv,
-            kid: k.kid,
-            x: k.x,
-            y: k.y,
-            alg: k.alg,
-            use_: k.r#use,
-        })
+        .map(egide_kit::jwks::from_proto)
         .collect();
     let set = egide_token::KeySet::new(&keys).context("the published JWKS")?;
     let header = egide_token::decode_header(token)?;

@@ -23,6 +23,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod jwks;
 pub mod nats;
 pub mod outbox;
 pub mod server;

@@ -192,19 +192,7 @@ impl AuthService for AuthApi {
         let state = self.ctx.issuer.keys().current().ok_or_else(|| {
             ApiError::unavailable(anyhow::anyhow!("token signing key not read yet"))
         })?;
-        let keys = state
-            .jwks
-            .iter()
-            .map(|k| pb::Jwk {
-                kid: k.kid.clone(),
-                kty: k.kty.clone(),
-                crv: k.crv.clone(),
-                x: k.x.clone(),
-                y: k.y.clone(),
-                alg: k.alg.clone(),
-                r#use: k.use_.clone(),
-            })
-            .collect();
+        let keys = state.jwks.iter().map(egide_kit::jwks::to_proto).collect();
         Ok(Response::new(pb::GetJwksResponse { keys }))
     }
 }

@@ -9,7 +9,7 @@ use egide_token::Category;
 use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
-use super::{Binding, burn_challenge, issue_challenge, login_failed};
+use super::{Binding, burn_challenge, login_failed};
 use crate::{Ctx, sessions, tokens::Grant};
 
 /// The `means` of card logins.
@@ -51,7 +51,7 @@ pub async fn start(
     cnf_x5t: Option<&str>,
 ) -> Result<pb::StartLoginResponse, ApiError> {
     let owner = format!("ps:{}", id_nat_ps(&login.id_nat_ps)?);
-    let (id, challenge, expires_at) = issue_challenge(
+    super::start(
         ctx,
         Binding {
             means: MEANS,
@@ -62,12 +62,7 @@ pub async fn start(
             cnf_x5t,
         },
     )
-    .await?;
-    Ok(pb::StartLoginResponse {
-        challenge_id: id.to_string(),
-        challenge: challenge.to_vec(),
-        expires_at: Some(egide_kit::events::timestamp(expires_at)),
-    })
+    .await
 }
 
 fn check(proof: &pb::CardProof) -> Result<cv::SignatureAlgorithm, ApiError> {

@@ -8,7 +8,7 @@ use egide_token::Category;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use uuid::Uuid;
 
-use super::{Binding, burn_challenge, issue_challenge, login_failed};
+use super::{Binding, burn_challenge, login_failed};
 use crate::{Ctx, sessions, tokens::Grant};
 
 /// The `means` of device logins.
@@ -56,7 +56,7 @@ pub async fn start(
     let (owner, _) = owner_key(login.owner.as_ref())?;
     let device_id = Uuid::parse_str(&login.device_id)
         .map_err(|_| ApiError::invalid_field("device.device_id", "a device id (UUID)"))?;
-    let (id, challenge, expires_at) = issue_challenge(
+    super::start(
         ctx,
         Binding {
             means: MEANS,
@@ -67,12 +67,7 @@ pub async fn start(
             cnf_x5t,
         },
     )
-    .await?;
-    Ok(pb::StartLoginResponse {
-        challenge_id: id.to_string(),
-        challenge: challenge.to_vec(),
-        expires_at: Some(egide_kit::events::timestamp(expires_at)),
-    })
+    .await
 }
 
 #[derive(Debug, sea_orm::FromQueryResult)]

@@ -80,6 +80,19 @@ pub struct Binding<'a> {
     pub cnf_x5t: Option<&'a str>,
 }
 
+/// Stores a fresh 32-byte challenge bound to `binding` and answers `StartLogin` with it.
+pub async fn start(
+    ctx: &Ctx,
+    binding: Binding<'_>,
+) -> Result<egide_proto::auth::v1::StartLoginResponse, ApiError> {
+    let (id, challenge, expires_at) = issue_challenge(ctx, binding).await?;
+    Ok(egide_proto::auth::v1::StartLoginResponse {
+        challenge_id: id.to_string(),
+        challenge: challenge.to_vec(),
+        expires_at: Some(egide_kit::events::timestamp(expires_at)),
+    })
+}
+
 /// Stores a fresh 32-byte challenge bound to `binding`.
 pub async fn issue_challenge(
     ctx: &Ctx,

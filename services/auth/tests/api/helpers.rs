@@ -14,7 +14,7 @@ use egide_proto::{
     auth::v1::{self as pb, auth_service_client::AuthServiceClient, login_owner::Owner},
     enrolment::v1::{self as enrolment, device_changed},
 };
-use egide_token::{AccessClaims, Expectations, Jwk, KeySet};
+use egide_token::{AccessClaims, Expectations, KeySet};
 use futures::StreamExt as _;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
@@ -292,7 +292,14 @@ impl TestApp {
             .await
             .unwrap()
             .into_inner();
-        KeySet::new(&jwks.keys.iter().map(jwk).collect::<Vec<_>>()).unwrap()
+        KeySet::new(
+            &jwks
+                .keys
+                .into_iter()
+                .map(egide_kit::jwks::from_proto)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
     }
 
     /// Verifies an access token as the gateway would.
@@ -337,18 +344,6 @@ pub fn sign(p: &Patient, c: &pb::StartLoginResponse) -> Vec<u8> {
         &c.challenge_id,
         &c.challenge,
     ))
-}
-
-pub fn jwk(k: &pb::Jwk) -> Jwk {
-    Jwk {
-        kty: k.kty.clone(),
-        crv: k.crv.clone(),
-        kid: k.kid.clone(),
-        x: k.x.clone(),
-        y: k.y.clone(),
-        alg: k.alg.clone(),
-        use_: k.r#use.clone(),
-    }
 }
 
 /// The next session event about `session_id`, within `within`.

@@ -75,15 +75,7 @@ impl Jwks {
         let jwks: Vec<Jwk> = answer
             .keys
             .into_iter()
-            .map(|k| Jwk {
-                kty: k.kty,
-                crv: k.crv,
-                kid: k.kid,
-                x: k.x,
-                y: k.y,
-                alg: k.alg,
-                use_: k.r#use,
-            })
+            .map(egide_kit::jwks::from_proto)
             .collect();
         match KeySet::new(&jwks) {
             Ok(set) if !set.is_empty() => {
