@@ -246,3 +246,61 @@ async fn auth_killed_mid_login_load_loses_and_duplicates_no_acknowledged_session
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_vault_sealed_logins_wait_and_tokens_keep_being_verified() -> anyhow::Result<()> {
+    use egide_e2e::authbench;
+    use egide_proto::enrolment::v1::{
+        GetWalletRequest, enrolment_service_client::EnrolmentServiceClient,
+    };
+
+    let _one_at_a_time = LOCK.lock().await;
+    let p = Platform::start(Options {
+        services: vec![Service::Enrolment, Service::Auth],
+        gateway: true,
+        own_vault: true,
+        ..Options::default()
+    })
+    .await?;
+    let patients = authbench::patients(&p, 1).await?;
+    let channel = p.gateway_channels(1)?.remove(0);
+    let tokens = authbench::login(channel.clone(), &patients[0]).await?;
+    let read = || {
+        let mut client = EnrolmentServiceClient::new(channel.clone());
+        let mut request = tonic::Request::new(GetWalletRequest {
+            wallet_id: patients[0].wallet_id.to_string(),
+        });
+        let bearer = format!("Bearer {}", tokens.access_token);
+        async move {
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.parse().unwrap());
+            match client.get_wallet(request).await {
+                Ok(_) => None,
+                Err(s) => egide_kit::error::decode(&s).0,
+            }
+        }
+    };
+    // Accepted (enrolment looks the bench-only wallet up and does not find it).
+    ensure!(read().await.as_deref() == Some("wallet_not_found"));
+    let vault = p.vault();
+    egide_e2e::blocking(|| vault.seal())?;
+    // No token can be signed: the login answers UNAVAILABLE and opens nothing.
+    let refused = authbench::login(channel.clone(), &patients[0]).await;
+    let status = refused
+        .as_ref()
+        .err()
+        .and_then(|e| e.downcast_ref::<tonic::Status>())
+        .map(tonic::Status::code);
+    ensure!(
+        status == Some(tonic::Code::Unavailable),
+        "a login with Vault sealed: {refused:?}"
+    );
+    // The gateway verifies the existing token from its cached keys.
+    ensure!(
+        read().await.as_deref() == Some("wallet_not_found"),
+        "the token refused with Vault sealed"
+    );
+    egide_e2e::blocking(|| vault.unseal())?;
+    Ok(())
+}
