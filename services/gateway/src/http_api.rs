@@ -1,5 +1,6 @@
 //! Plain HTTP: `/healthz` (the process runs), `/readyz` (every backend serves), `/metrics`
-//! (Prometheus text format).
+//! (Prometheus text format), `/.well-known/jwks.json` (the keys that verify Égide's tokens,
+//! RFC 7517, from the gateway's cache of auth's JWKS).
 
 use std::{fmt::Write as _, sync::Arc, sync::atomic::Ordering, time::Duration};
 
@@ -58,6 +59,23 @@ fn answer(router: &Router, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             text(code, "application/json", body.to_string())
         }
         "/metrics" => text(StatusCode::OK, "text/plain; version=0.0.4", metrics(router)),
+        "/.well-known/jwks.json" => match router.bearer.jwks.keys() {
+            Some(keys) => {
+                let body = serde_json::json!({ "keys": keys.1 }).to_string();
+                let mut r = text(StatusCode::OK, "application/jwk-set+json", body);
+                // Short: a rotation must reach verifiers well within a retired key's grace.
+                r.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    header::HeaderValue::from_static("public, max-age=60"),
+                );
+                r
+            }
+            None => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                "no keys fetched from auth yet\n".into(),
+            ),
+        },
         _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
     }
 }
