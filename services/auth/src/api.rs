@@ -113,9 +113,11 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::RefreshSessionRequest>,
     ) -> Result<Response<pb::TokenResponse>, Status> {
+        let cnf = cnf_x5t(&request);
         let r = request.into_inner();
         refresh_token_field(&r.refresh_token)?;
-        let answer = sessions::refresh(&self.ctx, &r.refresh_token, &r.client_id).await?;
+        let answer =
+            sessions::refresh(&self.ctx, &r.refresh_token, &r.client_id, cnf.as_deref()).await?;
         Ok(Response::new(answer))
     }
 

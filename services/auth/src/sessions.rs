@@ -191,6 +191,7 @@ pub async fn refresh(
     ctx: &Ctx,
     token: &str,
     client_id: &str,
+    cnf_x5t: Option<&str>,
 ) -> Result<pb::TokenResponse, ApiError> {
     let db = &ctx.platform.db;
     let txn = db.begin().await?;
@@ -262,7 +263,9 @@ pub async fn refresh(
         ctx.platform.commit(txn, events).await?;
         return Err(refresh_refused("session_ended"));
     }
-    if row.client_id != client_id {
+    // A session bound to a client certificate refreshes only with that certificate
+    // (RFC 8705 §4: the refresh token is sender-constrained too).
+    if row.client_id != client_id || row.cnf_x5t.as_deref().is_some_and(|c| Some(c) != cnf_x5t) {
         return Err(ApiError::new(
             Code::Unauthenticated,
             "client_mismatch",

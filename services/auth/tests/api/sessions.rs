@@ -147,3 +147,121 @@ async fn an_idle_session_ends() {
         ("egide.auth.session.ended", "idle")
     );
 }
+
+/// `message` as the gateway forwards it from a client whose certificate has SHA-256 `sha256`.
+fn with_cert<T>(sha256: &str, message: T) -> tonic::Request<T> {
+    use tonic::metadata::{AsciiMetadataValue, BinaryMetadataValue};
+    let mut request = tonic::Request::new(message);
+    let m = request.metadata_mut();
+    m.insert(
+        egide_kit::caller::STRUCTURE_ID,
+        AsciiMetadataValue::from_static("1010003374"),
+    );
+    m.insert_bin(
+        egide_kit::caller::STRUCTURE_ORGANISATION,
+        BinaryMetadataValue::from_bytes(b"CH"),
+    );
+    m.insert_bin(
+        egide_kit::caller::STRUCTURE_APPLICATION,
+        BinaryMetadataValue::from_bytes(b"DPI"),
+    );
+    m.insert(
+        egide_kit::caller::CLIENT_CERT_SHA256,
+        sha256.parse().unwrap(),
+    );
+    request
+}
+
+#[tokio::test]
+async fn a_session_bound_to_a_client_certificate_refreshes_only_with_it() {
+    let app = spawn_app().await;
+    let p = app.enrolled_patient().await;
+    let cert = "ab".repeat(32);
+    let other = "cd".repeat(32);
+    let mut client = app.client.clone();
+    let c = client
+        .start_login(with_cert(
+            &cert,
+            pb::StartLoginRequest {
+                client_id: crate::helpers::CLIENT.into(),
+                scope: String::new(),
+                means: Some(pb::start_login_request::Means::Device(pb::DeviceLogin {
+                    owner: Some(p.owner()),
+                    device_id: p.device_id.to_string(),
+                })),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    // Completing from another certificate burns the challenge and opens nothing.
+    let elsewhere = client
+        .complete_login(with_cert(
+            &other,
+            pb::CompleteLoginRequest {
+                challenge_id: c.challenge_id.clone(),
+                proof: Some(pb::complete_login_request::Proof::DeviceSignature(
+                    crate::helpers::sign(&p, &c),
+                )),
+                nonce: String::new(),
+            },
+        ))
+        .await;
+    expect_error(elsewhere, Code::Unauthenticated, "login_failed");
+    let c = client
+        .start_login(with_cert(
+            &cert,
+            pb::StartLoginRequest {
+                client_id: crate::helpers::CLIENT.into(),
+                scope: String::new(),
+                means: Some(pb::start_login_request::Means::Device(pb::DeviceLogin {
+                    owner: Some(p.owner()),
+                    device_id: p.device_id.to_string(),
+                })),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let tokens = client
+        .complete_login(with_cert(
+            &cert,
+            pb::CompleteLoginRequest {
+                challenge_id: c.challenge_id.clone(),
+                proof: Some(pb::complete_login_request::Proof::DeviceSignature(
+                    crate::helpers::sign(&p, &c),
+                )),
+                nonce: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let bound = app.verify(&tokens.access_token).await.cnf.expect("cnf");
+    assert_eq!(bound.x5t_s256.len(), 43);
+    let refresh = |sha256: Option<&str>| {
+        let message = pb::RefreshSessionRequest {
+            refresh_token: tokens.refresh_token.clone(),
+            client_id: crate::helpers::CLIENT.into(),
+        };
+        let request = match sha256 {
+            Some(s) => with_cert(s, message),
+            None => tonic::Request::new(message),
+        };
+        let mut client = app.client.clone();
+        async move { client.refresh_session(request).await }
+    };
+    expect_error(
+        refresh(None).await,
+        Code::Unauthenticated,
+        "client_mismatch",
+    );
+    expect_error(
+        refresh(Some(&other)).await,
+        Code::Unauthenticated,
+        "client_mismatch",
+    );
+    refresh(Some(&cert))
+        .await
+        .expect("the bound certificate refreshes");
+}

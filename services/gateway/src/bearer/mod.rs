@@ -175,6 +175,9 @@ impl Bearer {
         let Some(person) = result? else {
             return Ok(());
         };
+        // The backends get the verified person, never the token itself (nothing behind
+        // the gateway needs it, and what is not forwarded cannot leak from there).
+        headers.remove(http::header::AUTHORIZATION);
         for (name, value) in person.headers() {
             let value = HeaderValue::from_str(&value).map_err(|_| {
                 refuse(
