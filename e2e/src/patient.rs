@@ -386,7 +386,8 @@ pub async fn operator_session(
         )?)
         .await?
         .into_inner();
-    let secret = base32_decode(&started.secret_base32)?;
+    let secret = totp::base32_decode(&started.secret_base32)
+        .ok_or_else(|| anyhow::anyhow!("not base32: {}", started.secret_base32))?;
     let step = |offset: u64| {
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         totp::code_at(&secret, now / totp::PERIOD + offset, totp::DIGITS)
@@ -398,21 +399,4 @@ pub async fn operator_session(
     .await?;
     // The enrolment spent this step's code: the next one (within the ±1 step window).
     Ok(auth.password_login(login(step(1))).await?.into_inner())
-}
-
-fn base32_decode(s: &str) -> anyhow::Result<Vec<u8>> {
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut n, mut out) = (0u64, 0u32, Vec::new());
-    for c in s.chars() {
-        let v = ALPHABET
-            .find(c)
-            .ok_or_else(|| anyhow::anyhow!("not base32: {c:?}"))?;
-        bits = bits << 5 | v as u64;
-        n += 5;
-        if n >= 8 {
-            out.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    Ok(out)
 }

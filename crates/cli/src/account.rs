@@ -231,7 +231,8 @@ pub async fn totp(run_dir: &Path, command: TotpCommand) -> anyhow::Result<ExitCo
         TotpCommand::Code { secret_file } => {
             let b32 = std::fs::read_to_string(&secret_file)
                 .with_context(|| format!("reading {}", secret_file.display()))?;
-            let secret = base32_decode(b32.trim()).context("not a base32 secret")?;
+            let secret = egide_auth::accounts::totp::base32_decode(b32.trim())
+                .context("not a base32 secret")?;
             let now = session::unix_now().max(0) as u64;
             println!(
                 "{}",
@@ -284,32 +285,5 @@ pub async fn totp(run_dir: &Path, command: TotpCommand) -> anyhow::Result<ExitCo
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-fn base32_decode(s: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut n, mut out) = (0u64, 0u32, Vec::new());
-    for c in s.chars().filter(|c| *c != '=') {
-        bits = bits << 5 | ALPHABET.find(c.to_ascii_uppercase())? as u64;
-        n += 5;
-        if n >= 8 {
-            out.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    #[test]
-    fn base32_round_trips_with_auth_s_encoder() {
-        let data = b"12345678901234567890";
-        let encoded = egide_auth::accounts::totp::base32(data);
-        assert_eq!(super::base32_decode(&encoded).unwrap(), data);
-        assert!(super::base32_decode("not base32!").is_none());
     }
 }

@@ -127,6 +127,18 @@ pub fn person_caller(metadata: &MetadataMap) -> Option<PersonCaller> {
     })
 }
 
+/// The RFC 8705 `x5t#S256` (base64url, unpadded) of a certificate whose SHA-256 is
+/// `sha256_hex` (as [`CLIENT_CERT_SHA256`] carries it); `None` unless that is 32 bytes of
+/// hex.
+pub fn x5t_s256(sha256_hex: &str) -> Option<String> {
+    use base64::Engine as _;
+    let raw: Vec<u8> = (0..sha256_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(sha256_hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<_>>()?;
+    (raw.len() == 32).then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
 /// A structure authenticated by its client certificate at the gateway.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StructureCaller {
@@ -217,6 +229,14 @@ mod tests {
             m.insert(name, AsciiMetadataValue::try_from(value.as_str()).unwrap());
         }
         m
+    }
+
+    #[test]
+    fn certificate_hashes_become_x5t_s256() {
+        assert_eq!(x5t_s256(&"00ff".repeat(16)).unwrap().len(), 43);
+        assert!(x5t_s256("0g").is_none());
+        assert!(x5t_s256("abc").is_none());
+        assert!(x5t_s256("00ff").is_none(), "not a SHA-256");
     }
 
     #[test]

@@ -40,13 +40,8 @@ pub fn token_response(grant: &Grant, issued: Issued, refresh_token: String) -> p
 
 /// The client certificate the gateway saw, as `x5t#S256` (base64url of its SHA-256).
 fn cnf_x5t<T>(request: &Request<T>) -> Option<String> {
-    use base64::Engine as _;
     let caller = egide_kit::caller::structure_caller(request.metadata())?;
-    let raw: Vec<u8> = (0..caller.certificate_sha256.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(caller.certificate_sha256.get(i..i + 2)?, 16).ok())
-        .collect::<Option<_>>()?;
-    (raw.len() == 32).then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+    egide_kit::caller::x5t_s256(&caller.certificate_sha256)
 }
 
 fn refresh_token_field(token: &str) -> Result<(), ApiError> {

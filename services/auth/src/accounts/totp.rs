@@ -60,6 +60,22 @@ pub fn base32(data: &[u8]) -> String {
     out
 }
 
+/// The bytes of unpadded (or padded) base32, case-insensitive; `None` on any other
+/// character.
+pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
+    let (mut bits, mut n, mut out) = (0u64, 0u32, Vec::with_capacity(s.len() * 5 / 8));
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c.to_ascii_uppercase())?;
+        bits = (bits << 5 | v as u64) & 0xffff;
+        n += 5;
+        if n >= 8 {
+            out.push((bits >> (n - 8)) as u8);
+            n -= 8;
+        }
+    }
+    Some(out)
+}
+
 /// The provisioning URI (Google Authenticator's key URI format).
 pub fn otpauth_uri(issuer: &str, login: &str, secret: &[u8]) -> String {
     let label = format!("{}:{}", encode(issuer), encode(login));
@@ -84,6 +100,7 @@ fn encode(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -128,6 +145,12 @@ mod tests {
         ] {
             assert_eq!(base32(input.as_bytes()), expected);
         }
+        assert_eq!(
+            base32_decode(&base32(b"12345678901234567890")).unwrap(),
+            b"12345678901234567890"
+        );
+        assert_eq!(base32_decode("mzxw6ytboi").unwrap(), b"foobar");
+        assert!(base32_decode("not base32!").is_none());
         let uri = otpauth_uri("Egide", "jeanne dupont", b"12345678901234567890");
         assert_eq!(
             uri,

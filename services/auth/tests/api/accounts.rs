@@ -98,7 +98,7 @@ impl Operator {
                 .otpauth_uri
                 .contains(&format!("secret={}", started.secret_base32))
         );
-        let secret = base32_decode(&started.secret_base32);
+        let secret = totp::base32_decode(&started.secret_base32).unwrap();
         let code = totp::code_at(&secret, now() / totp::PERIOD, totp::DIGITS);
         let codes = client
             .confirm_totp_enrolment(as_person(&person, pb::ConfirmTotpEnrolmentRequest { code }))
@@ -112,22 +112,6 @@ impl Operator {
 
 fn now() -> u64 {
     chrono::Utc::now().timestamp() as u64
-}
-
-fn base32_decode(s: &str) -> Vec<u8> {
-    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut bits = 0u64;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.chars() {
-        bits = bits << 5 | alphabet.find(c).unwrap() as u64;
-        n += 5;
-        if n >= 8 {
-            out.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    out
 }
 
 #[tokio::test]

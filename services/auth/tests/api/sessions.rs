@@ -178,65 +178,47 @@ async fn a_session_bound_to_a_client_certificate_refreshes_only_with_it() {
     let p = app.enrolled_patient().await;
     let cert = "ab".repeat(32);
     let other = "cd".repeat(32);
-    let mut client = app.client.clone();
-    let c = client
-        .start_login(with_cert(
-            &cert,
-            pb::StartLoginRequest {
-                client_id: crate::helpers::CLIENT.into(),
-                scope: String::new(),
-                means: Some(pb::start_login_request::Means::Device(pb::DeviceLogin {
-                    owner: Some(p.owner()),
-                    device_id: p.device_id.to_string(),
-                })),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    // A device login whose two steps come from the certificates `start` and `complete`.
+    let login = |start: &str, complete: &str| {
+        let (start, complete) = (start.to_owned(), complete.to_owned());
+        let (mut client, p) = (app.client.clone(), &p);
+        async move {
+            let c = client
+                .start_login(with_cert(
+                    &start,
+                    pb::StartLoginRequest {
+                        client_id: crate::helpers::CLIENT.into(),
+                        scope: String::new(),
+                        means: Some(pb::start_login_request::Means::Device(pb::DeviceLogin {
+                            owner: Some(p.owner()),
+                            device_id: p.device_id.to_string(),
+                        })),
+                    },
+                ))
+                .await?
+                .into_inner();
+            client
+                .complete_login(with_cert(
+                    &complete,
+                    pb::CompleteLoginRequest {
+                        challenge_id: c.challenge_id.clone(),
+                        proof: Some(pb::complete_login_request::Proof::DeviceSignature(
+                            crate::helpers::sign(p, &c),
+                        )),
+                        nonce: String::new(),
+                    },
+                ))
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
     // Completing from another certificate burns the challenge and opens nothing.
-    let elsewhere = client
-        .complete_login(with_cert(
-            &other,
-            pb::CompleteLoginRequest {
-                challenge_id: c.challenge_id.clone(),
-                proof: Some(pb::complete_login_request::Proof::DeviceSignature(
-                    crate::helpers::sign(&p, &c),
-                )),
-                nonce: String::new(),
-            },
-        ))
-        .await;
-    expect_error(elsewhere, Code::Unauthenticated, "login_failed");
-    let c = client
-        .start_login(with_cert(
-            &cert,
-            pb::StartLoginRequest {
-                client_id: crate::helpers::CLIENT.into(),
-                scope: String::new(),
-                means: Some(pb::start_login_request::Means::Device(pb::DeviceLogin {
-                    owner: Some(p.owner()),
-                    device_id: p.device_id.to_string(),
-                })),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let tokens = client
-        .complete_login(with_cert(
-            &cert,
-            pb::CompleteLoginRequest {
-                challenge_id: c.challenge_id.clone(),
-                proof: Some(pb::complete_login_request::Proof::DeviceSignature(
-                    crate::helpers::sign(&p, &c),
-                )),
-                nonce: String::new(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    expect_error(
+        login(&cert, &other).await,
+        Code::Unauthenticated,
+        "login_failed",
+    );
+    let tokens = login(&cert, &cert).await.unwrap();
     let bound = app.verify(&tokens.access_token).await.cnf.expect("cnf");
     assert_eq!(bound.x5t_s256.len(), 43);
     let refresh = |sha256: Option<&str>| {

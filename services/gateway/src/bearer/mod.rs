@@ -27,7 +27,6 @@ use std::{
     },
 };
 
-use base64::Engine as _;
 use egide_kit::{ApiError, caller::PersonCaller};
 use egide_policy::{Decision, Policy, Session};
 use egide_token::{AccessClaims, Expectations, TokenError};
@@ -225,7 +224,7 @@ impl Bearer {
             ));
         }
         if let Some(cnf) = &claims.cnf {
-            let presented = peer_cert_sha256_hex.and_then(hex_to_b64url);
+            let presented = peer_cert_sha256_hex.and_then(egide_kit::caller::x5t_s256);
             // Certificate hashes are public: no constant-time comparison needed.
             let bound = presented.is_some_and(|p| p == cnf.x5t_s256);
             if !bound {
@@ -373,14 +372,6 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, Status> {
     }
 }
 
-fn hex_to_b64url(hex: &str) -> Option<String> {
-    let raw: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect::<Option<_>>()?;
-    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
-}
-
 fn load_policy(inline: &str, file: Option<&PathBuf>) -> anyhow::Result<Policy> {
     if !inline.trim().is_empty() {
         return Policy::parse(inline).map_err(|e| anyhow::anyhow!("[bearer] policy: {e}"));
@@ -415,13 +406,5 @@ mod tests {
         h.insert("authorization", HeaderValue::from_static("Bearer a"));
         h.append("authorization", HeaderValue::from_static("Bearer b"));
         assert!(bearer_token(&h).is_err());
-    }
-
-    #[test]
-    fn certificate_hashes_become_x5t_s256() {
-        let hex = "00ff".repeat(16);
-        assert_eq!(hex_to_b64url(&hex).unwrap().len(), 43);
-        assert!(hex_to_b64url("0g").is_none());
-        assert!(hex_to_b64url("abc").is_none());
     }
 }
