@@ -488,6 +488,14 @@ def check_container(ident: str, c: dict, pod: dict, component: str, vs: ValueSet
         rule("probes", (c.get("readinessProbe") or {}).get("httpGet", {}).get("path") == "/readyz",
              "gateway readinessProbe must be GET /readyz")
     volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    if component:
+        # The mesh: every pod holds its own key and the CA, never another service's key.
+        items = {i.get("key") for i in ((volumes.get("mesh") or {}).get("secret") or {}).get("items") or []}
+        rule("mesh", items == {"ca.crt", f"{component}.crt", f"{component}.key"},
+             f"mesh volume must project ca.crt and {component}'s own certificate and key, got {sorted(items)}")
+        env = {e.get("name"): e.get("value") for e in c.get("env") or []}
+        rule("mesh", env.get(f"EGIDE_{component.upper()}__MESH__KEY_FILE") == f"/etc/egide/mesh/{component}.key",
+             "MESH__KEY_FILE must name the pod's own mesh key")
     tmp = [m for m in c.get("volumeMounts") or [] if m.get("mountPath") == "/tmp"]
     rule("tmp", bool(tmp) and "emptyDir" in volumes.get(tmp[0]["name"], {}), "/tmp must be an emptyDir mount")
     prefix = f"EGIDE_{component.upper()}__"
@@ -847,7 +855,28 @@ def check_settings_files(docs: list[tuple[str, dict]], vs: ValueSet, merged: dic
                             [int(p) for p in egress["revocation"]["ports"]], egress["revocation"].get("to") or [],
                             present=bool(revocation["fetchCrls"] or revocation["ocsp"]))
     return (out + check_client_auth_flows(docs, vs, merged) + check_backend_ingress(docs, vs, merged)
-            + check_notes(vs, merged))
+            + check_mesh(docs, merged) + check_notes(vs, merged))
+
+
+def check_mesh(docs: list[tuple[str, dict]], merged: dict[str, Any]) -> list[str]:
+    """The mesh Secret the chart makes holds the CA and every service's certificate and
+    key, and every pod's `checksum/mesh` is that Secret's: one set per render, so a new set
+    rolls every pod and no two pods ever hold certificates of different CAs."""
+    if merged["mesh"].get("existingSecret"):
+        return []
+    secrets = [d for _, d in docs if d["kind"] == "Secret" and d["metadata"]["name"].endswith("-mesh")]
+    if len(secrets) != 1:
+        return [f"{len(secrets)} mesh Secrets rendered, expected 1"]
+    data = secrets[0].get("data") or {}
+    want = {"ca.crt"} | {f"{s}.{ext}" for s in SERVICES for ext in ("crt", "key")}
+    out = [] if set(data) == want else [f"mesh Secret keys {sorted(data)}, expected {sorted(want)}"]
+    checksum = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    for _, d in docs:
+        if d["kind"] == "Deployment":
+            got = ((d["spec"]["template"]["metadata"].get("annotations") or {}).get("checksum/mesh"))
+            if got != checksum:
+                out.append(f"Deployment/{d['metadata']['name']}: checksum/mesh {got} is not the mesh Secret's")
+    return out
 
 
 def check_notes(vs: ValueSet, merged: dict[str, Any]) -> list[str]:
@@ -958,10 +987,10 @@ def check_backend_ingress(docs: list[tuple[str, dict]], vs: ValueSet, merged: di
 
 
 def check_service_url(docs: list[tuple[str, dict]], url: str, component: str, merged: dict[str, Any]) -> list[str]:
-    """`url` is `http://<Service>:<port>` of a Service the chart renders for `component`'s gRPC port."""
-    m = re.fullmatch(r"http://([a-z0-9.-]+):([0-9]+)", url)
+    """`url` is `https://<Service>:<port>` (over the mesh) of a Service the chart renders for `component`'s gRPC port."""
+    m = re.fullmatch(r"https://([a-z0-9.-]+):([0-9]+)", url)
     if m is None:
-        return [f"{url!r} is not http://<service>:<port>"]
+        return [f"{url!r} is not https://<service>:<port>"]
     for _, s in docs:
         if s["kind"] == "Service" and s["metadata"]["name"] == m.group(1) \
                 and (s["spec"].get("selector") or {}).get("app.kubernetes.io/component") == component:

@@ -20,7 +20,7 @@ use egide_proto::{
 };
 use egide_sims::mailbox::Mailbox;
 use egide_testkit::{MailSim, Nats, PortLease, Postgres, ProofingSim, Vault};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -279,6 +279,7 @@ impl Platform {
             binary(&bin_dir, &format!("egide-{s}"))?;
         }
         let dir = TempDir::new("platform")?;
+        egide_kit::mesh::dev::ensure(&dir.path().join("mesh"))?;
         let own_vault = options.own_vault;
         let own_postgres = options.own_postgres;
         let (nats, postgres, vault) = blocking(move || -> anyhow::Result<_> {
@@ -354,6 +355,7 @@ impl Platform {
                 (format!("{p}TELEMETRY__FILTER"), options.log_filter.clone()),
                 (format!("{p}SHUTDOWN_GRACE_SECS"), "5".into()),
             ];
+            envs.extend(mesh_env(&p, dir.path(), service.name()));
             if let Some(n) = options.db_max_connections {
                 envs.push((format!("{p}DATABASE__MAX_CONNECTIONS"), n.to_string()));
             }
@@ -401,7 +403,7 @@ impl Platform {
             }
             let url = format!("http://127.0.0.1:{port}");
             routes.push((service, url.clone()));
-            channels.insert(service, direct_channel(&url)?);
+            channels.insert(service, direct_channel(dir.path(), &url, service.name())?);
             procs.insert(
                 service,
                 Proc {
@@ -456,6 +458,7 @@ impl Platform {
                     options.log_filter.clone(),
                 ),
             ];
+            envs.extend(mesh_env("EGIDE_GATEWAY__", dir.path(), "gateway"));
             // Certificate revocations clear the gateway's cache of validated clients;
             // session revocations make it refuse access tokens.
             envs.push(("EGIDE_GATEWAY__NATS__URL".to_owned(), nats.url()));
@@ -788,7 +791,7 @@ impl Platform {
                     )?
                     .connect_lazy()
                 } else {
-                    direct_channel(&url)?
+                    direct_channel(self.dir(), &url, Service::Enrolment.name())?
                 };
                 Ok(channel)
             })
@@ -956,8 +959,29 @@ async fn ensure_ins_digest_key(vault: &Vault) -> anyhow::Result<()> {
     blocking(|| vault.ensure_transit_key(INS_DIGEST_KEY))
 }
 
-fn direct_channel(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?
+/// The environment that gives process `name` its mesh identity (made once per platform in
+/// `dir/mesh`).
+fn mesh_env(prefix: &str, dir: &Path, name: &str) -> Vec<(String, String)> {
+    let files = egide_kit::mesh::MeshConfig::in_dir(&dir.join("mesh"), name);
+    [
+        ("CA_FILE", files.ca_file),
+        ("CERT_FILE", files.cert_file),
+        ("KEY_FILE", files.key_file),
+    ]
+    .into_iter()
+    .map(|(key, path)| (format!("{prefix}MESH__{key}"), path.display().to_string()))
+    .collect()
+}
+
+/// A channel straight to `service` at `url`, over the mesh as the gateway (the tests and
+/// benchmarks that skip the gateway play it: their caller headers are believed).
+fn direct_channel(dir: &Path, url: &str, service: &str) -> anyhow::Result<Channel> {
+    let mesh = egide_kit::mesh::Mesh::load(&egide_kit::mesh::MeshConfig::in_dir(
+        &dir.join("mesh"),
+        egide_kit::mesh::GATEWAY,
+    ))?;
+    Ok(mesh
+        .endpoint(url, service)?
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(30))
         .tcp_nodelay(true)

@@ -4,7 +4,6 @@ use std::{path::Path, process::ExitCode, time::Duration};
 
 use anyhow::Context as _;
 use egide_proto::common::v1::{GetStatusRequest, status_service_client::StatusServiceClient};
-use tonic::transport::Endpoint;
 
 use crate::{client::gateway, endpoints::Endpoints};
 
@@ -12,8 +11,14 @@ use crate::{client::gateway, endpoints::Endpoints};
 pub async fn status(run_dir: &Path) -> anyhow::Result<ExitCode> {
     let endpoints = Endpoints::read(run_dir)?;
     let mut all_ready = true;
+    // The services are asked over the mesh, as the CLI (a peer that may read status,
+    // never a caller).
+    let mesh = egide_kit::mesh::Mesh::load(&egide_kit::mesh::MeshConfig::in_dir(
+        &run_dir.join("mesh"),
+        "cli",
+    ))?;
     for (name, addr) in &endpoints.services {
-        let line = match service_status(addr).await {
+        let line = match service_status(&mesh, addr, name).await {
             Ok(s) => {
                 all_ready &= s.ready;
                 let deps: Vec<String> = s
@@ -76,8 +81,13 @@ pub async fn status(run_dir: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn service_status(addr: &str) -> anyhow::Result<egide_proto::common::v1::GetStatusResponse> {
-    let channel = Endpoint::from_shared(addr.to_owned())?
+async fn service_status(
+    mesh: &egide_kit::mesh::Mesh,
+    addr: &str,
+    service: &str,
+) -> anyhow::Result<egide_proto::common::v1::GetStatusResponse> {
+    let channel = mesh
+        .endpoint(addr, service)?
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(5))
         .connect()

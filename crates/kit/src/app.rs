@@ -115,21 +115,30 @@ pub struct Running {
 }
 
 impl Running {
-    /// Serves `routes` (plus health, reflection, status) on `listener` and runs `tasks`
-    /// beside the server; everything stops on `shutdown`.
-    pub fn start(
+    /// Serves `routes` (plus health, reflection, status) on `listener`, over the mesh of
+    /// `config` if it has one (and its health probe listener), and runs `tasks` beside the
+    /// server; everything stops on `shutdown`.
+    pub async fn start(
         service: &'static str,
         listener: TcpListener,
+        config: &ServiceConfig,
         routes: RoutesBuilder,
         readiness: Readiness,
         shutdown: CancellationToken,
         tasks: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
-    ) -> std::io::Result<Self> {
+    ) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
+        let mesh = crate::mesh::load(config.mesh.as_ref())?;
+        let probe = match config.grpc.probe_listen {
+            Some(addr) => Some(crate::server::bind(addr).await?),
+            None => None,
+        };
         let mut set = JoinSet::new();
         set.spawn(crate::server::serve(
             service,
             listener,
+            mesh,
+            probe,
             routes,
             readiness,
             shutdown.clone(),
@@ -260,14 +269,16 @@ pub async fn start_foundation<M: MigratorTrait>(
     let platform = Platform::connect::<M>(service, &config, shutdown.clone()).await?;
     let listener = crate::server::bind(config.grpc.listen).await?;
     let relay = platform.relay();
-    Ok(Running::start(
+    Running::start(
         service,
         listener,
+        &config,
         RoutesBuilder::default(),
         platform.readiness(Vec::new()),
         shutdown.clone(),
         vec![Box::pin(relay.run(shutdown))],
-    )?)
+    )
+    .await
 }
 
 /// The migrator of a service whose schema is only the kit's outbox and inbox.

@@ -23,11 +23,27 @@
 //! | `x-egide-person-auth-time`            | `auth_time`, seconds since the epoch           |
 //!
 //! Binary (`-bin`) values travel base64-encoded, as gRPC specifies; tonic decodes them.
+//!
+//! Only the gateway may say who calls: a backend believes these headers only from its
+//! mesh certificate ([`crate::mesh::CallerGuard`] strips them from anyone else).
 
 use tonic::metadata::MetadataMap;
 
 /// Every header the gateway sets starts with this; it drops incoming ones that do.
 pub const HEADER_PREFIX: &str = "x-egide-";
+
+/// Removes every header whose name starts with [`HEADER_PREFIX`] (HTTP/2 names are
+/// lowercase).
+pub fn strip(headers: &mut http::HeaderMap) {
+    let forged: Vec<_> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with(HEADER_PREFIX))
+        .cloned()
+        .collect();
+    for name in forged {
+        headers.remove(name);
+    }
+}
 
 /// The structure's national identifier (idNat_Struct), ASCII.
 pub const STRUCTURE_ID: &str = "x-egide-structure-id";

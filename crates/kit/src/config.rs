@@ -99,6 +99,10 @@ pub struct GrpcConfig {
     /// Largest accepted request message, in bytes.
     #[serde(default = "default_max_message")]
     pub max_message_bytes: usize,
+    /// A second, plain-text listener that serves gRPC health only, for probes that cannot
+    /// speak the mesh's TLS (the kubelet's `grpc` probe).
+    #[serde(default)]
+    pub probe_listen: Option<SocketAddr>,
 }
 
 fn default_max_message() -> usize {
@@ -111,6 +115,7 @@ impl GrpcConfig {
         Self {
             listen,
             max_message_bytes: default_max_message(),
+            probe_listen: None,
         }
     }
 }
@@ -257,6 +262,11 @@ pub struct ServiceConfig {
     pub nats: NatsConfig,
     /// Vault/OpenBao.
     pub vault: VaultConfig,
+    /// This process's identity in the internal mesh (mutual TLS with the other services).
+    /// Without it the service serves plain HTTP/2 and never sees a caller: every call
+    /// that needs one is refused.
+    #[serde(default)]
+    pub mesh: Option<crate::mesh::MeshConfig>,
     /// Logs.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
@@ -296,6 +306,7 @@ impl ServiceConfig {
                 },
                 transit_mount: default_transit_mount(),
             },
+            mesh: None,
             telemetry: TelemetryConfig::default(),
             shutdown_grace_secs: default_grace(),
         }
@@ -321,6 +332,13 @@ impl ServiceConfig {
         };
         config.shutdown_grace_secs = 1;
         config
+    }
+
+    /// Puts the service in the test mesh as `service` (`mesh::dev::for_tests`): its
+    /// server then believes caller headers from the tests' gateway certificate only.
+    pub fn in_test_mesh(mut self, service: &str) -> Self {
+        self.mesh = Some(crate::mesh::dev::test_config(service));
+        self
     }
 
     /// Checks what serde cannot: values that are required but empty. Each problem is

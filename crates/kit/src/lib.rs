@@ -24,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod jwks;
+pub mod mesh;
 pub mod nats;
 pub mod outbox;
 pub mod server;

@@ -73,13 +73,19 @@ pub fn read_addr_file(
         .map(Some)
 }
 
-/// Serves `routes` plus health, reflection and status on `listener` until `shutdown`.
+/// Serves `routes` plus health, reflection and status on `listener` until `shutdown`:
+/// over the internal mesh's TLS when `mesh` is given, in plain HTTP/2 otherwise; either
+/// way a request keeps its caller headers only if it came from the gateway
+/// ([`crate::mesh::CallerGuard`]). `probe`, when given, serves gRPC health alone in plain
+/// text (for probes that cannot do the mesh's TLS).
 ///
 /// Health reports NOT_SERVING for the readiness service `""` until every readiness check
 /// passes, and again as soon as one fails.
 pub async fn serve(
     service: &'static str,
     listener: TcpListener,
+    mesh: Option<crate::mesh::Mesh>,
+    probe: Option<TcpListener>,
     mut routes: RoutesBuilder,
     readiness: Readiness,
     shutdown: CancellationToken,
@@ -92,6 +98,23 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(egide_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    if let Some(probe) = probe {
+        let health = health.clone();
+        let shutdown = shutdown.clone();
+        tracing::info!(addr = %probe.local_addr()?, service, "health probe listening");
+        tokio::spawn(async move {
+            let served = Server::builder()
+                .add_service(health)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(probe),
+                    shutdown.cancelled_owned(),
+                )
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "health probe listener failed");
+            }
+        });
+    }
     routes
         .add_service(health)
         .add_service(reflection)
@@ -103,9 +126,13 @@ pub async fn serve(
     tokio::spawn(readiness.run(reporter, READINESS_INTERVAL, shutdown.clone()));
 
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, service, "gRPC server listening");
-    Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+    let mut builder = Server::builder().http2_keepalive_interval(Some(Duration::from_secs(30)));
+    if let Some(mesh) = &mesh {
+        builder = builder.tls_config(mesh.server_tls())?;
+    }
+    tracing::info!(%addr, service, mesh = mesh.is_some(), "gRPC server listening");
+    builder
+        .layer(crate::mesh::CallerGuard)
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(
             // Small gRPC responses must not wait for Nagle's algorithm (a 40 ms stall

@@ -102,10 +102,44 @@ annotations:
 {{- end }}
 {{- end }}
 
-{{/* Upstream URL of a backend as seen from the gateway. */}}
+{{/* Upstream URL of a backend as seen from the gateway (over the mesh's TLS). */}}
 {{- define "egide.backendUrl" -}}
 {{- $svc := index .root.Values .name }}
-{{- printf "http://%s:%v" (include "egide.componentName" .) $svc.port }}
+{{- printf "https://%s:%v" (include "egide.componentName" .) $svc.port }}
+{{- end }}
+
+{{/* The Secret of the internal mesh's certificates (see mesh.yaml). */}}
+{{- define "egide.meshSecret" -}}
+{{- default (printf "%s-mesh" (include "egide.fullname" .)) .Values.mesh.existingSecret }}
+{{- end }}
+
+{{/*
+The data of the mesh Secret the chart makes, as JSON: a CA and one certificate per
+service, named <service>.egide.internal (serverAuth and clientAuth). An existing Secret is
+reused (lookup), so upgrades keep the set; `helm template`, which sees no cluster, makes
+a new one. Made once per render and remembered, so that the Secret and every pod's
+`checksum/mesh` agree: a new set rolls every pod at once, never a mix of CAs.
+*/}}
+{{- define "egide.meshData" -}}
+{{- $m := .Values.mesh }}
+{{- if not (hasKey $m "rendered") }}
+{{- $data := dict }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "egide.meshSecret" .) }}
+{{- if and $existing $existing.data }}
+{{- $data = $existing.data }}
+{{- else }}
+{{- $days := int $m.validityDays }}
+{{- $ca := genCA "Egide internal mesh CA" $days }}
+{{- $_ := set $data "ca.crt" ($ca.Cert | b64enc) }}
+{{- range $svc := splitList " " (include "egide.serviceNames" .) }}
+{{- $cert := genSignedCert $svc nil (list (printf "%s.egide.internal" $svc)) $days $ca }}
+{{- $_ := set $data (printf "%s.crt" $svc) ($cert.Cert | b64enc) }}
+{{- $_ := set $data (printf "%s.key" $svc) ($cert.Key | b64enc) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $m "rendered" $data }}
+{{- end }}
+{{- toJson $m.rendered }}
 {{- end }}
 
 {{/* A TOML number for a Helm value: integers without exponent notation. */}}
@@ -281,6 +315,12 @@ come from secretKeyRef.
 {{- end }}
 - name: {{ $p }}TELEMETRY__FORMAT
   value: {{ $v.telemetry.format | quote }}
+- name: {{ $p }}MESH__CA_FILE
+  value: /etc/egide/mesh/ca.crt
+- name: {{ $p }}MESH__CERT_FILE
+  value: {{ printf "/etc/egide/mesh/%s.crt" $name | quote }}
+- name: {{ $p }}MESH__KEY_FILE
+  value: {{ printf "/etc/egide/mesh/%s.key" $name | quote }}
 - name: {{ $p }}TELEMETRY__FILTER
   value: {{ default $v.telemetry.filter $svc.telemetryFilter | quote }}
 {{- if eq $name "gateway" }}
@@ -302,6 +342,8 @@ come from secretKeyRef.
 {{- else }}
 - name: {{ $p }}GRPC__LISTEN
   value: {{ printf "%s:%v" $v.listenHost $svc.port | quote }}
+- name: {{ $p }}GRPC__PROBE_LISTEN
+  value: {{ printf "%s:%v" $v.listenHost $v.mesh.probePort | quote }}
 {{- $secret := required "postgres.existingSecret is required" $v.postgres.existingSecret }}
 {{- if $v.postgres.urlFromSecret }}
 - name: {{ $p }}DATABASE__URL
@@ -384,17 +426,17 @@ livenessProbe:
 {{- else }}
 startupProbe:
   grpc:
-    port: {{ $svc.port }}
+    port: {{ .root.Values.mesh.probePort }}
     service: ""
   {{- toYaml $pr.startup | nindent 2 }}
 readinessProbe:
   grpc:
-    port: {{ $svc.port }}
+    port: {{ .root.Values.mesh.probePort }}
     service: ""
   {{- toYaml $pr.readiness | nindent 2 }}
 livenessProbe:
   grpc:
-    port: {{ $svc.port }}
+    port: {{ .root.Values.mesh.probePort }}
     service: liveness
   {{- toYaml $pr.liveness | nindent 2 }}
 {{- end }}
@@ -441,9 +483,6 @@ spec:
       port: {{ $port.port }}
       targetPort: {{ $port.name }}
       protocol: TCP
-      {{- if and (eq $port.name "grpc") (ne $name "gateway") }}
-      appProtocol: kubernetes.io/h2c
-      {{- end }}
     {{- end }}
 {{- if $configFile }}
 ---
@@ -488,6 +527,10 @@ spec:
       {{- /* sha256 of the mounted file: a settings change rolls the pods. */}}
       {{- $_ := set $podAnnotations "checksum/config" (sha256sum $configFile) }}
       {{- end }}
+      {{- if not $v.mesh.existingSecret }}
+      {{- /* sha256 of the mesh certificates the chart made: a new set rolls every pod. */}}
+      {{- $_ := set $podAnnotations "checksum/mesh" (sha256sum (include "egide.meshData" $root)) }}
+      {{- end }}
       {{- if $trustFiles }}
       {{- /* sha256 of the trust files as JSON: a new certificate rolls the pods. */}}
       {{- $_ := set $podAnnotations "checksum/trust" (sha256sum (toJson $trustFiles)) }}
@@ -526,6 +569,9 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            - name: mesh
+              mountPath: /etc/egide/mesh
+              readOnly: true
             {{- if eq $name "gateway" }}
             - name: tls
               mountPath: /etc/egide/tls
@@ -545,6 +591,18 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: {{ $v.tmpSizeLimit }}
+        - name: mesh
+          secret:
+            secretName: {{ include "egide.meshSecret" $root }}
+            defaultMode: 0440
+            # This service's own certificate and key, and the CA; not the others'.
+            items:
+              - key: ca.crt
+                path: ca.crt
+              - key: {{ printf "%s.crt" $name }}
+                path: {{ printf "%s.crt" $name }}
+              - key: {{ printf "%s.key" $name }}
+                path: {{ printf "%s.key" $name }}
         {{- if eq $name "gateway" }}
         - name: tls
           secret:

@@ -56,12 +56,14 @@ pub async fn build(config: ServiceConfig, shutdown: CancellationToken) -> anyhow
         shutdown.clone(),
     );
     let gaps = gaps::watch(platform.db.clone(), platform.nats.clone(), shutdown.clone());
-    Ok(Running::start(
+    Running::start(
         SERVICE,
         listener,
+        &config,
         routes,
         platform.readiness(Vec::new()),
         shutdown,
         vec![Box::pin(ingest), Box::pin(gaps)],
-    )?)
+    )
+    .await
 }

@@ -86,7 +86,8 @@ pub async fn build(config: AuthConfig, shutdown: CancellationToken) -> anyhow::R
     );
     let issuer = tokens::Issuer::new(t.clone(), keys.clone(), signer);
     let hasher = accounts::Hasher::new(&config.accounts)?;
-    let peers = peers::Peers::new(&config.peers)?;
+    let mesh = egide_kit::mesh::load(config.service.mesh.as_ref())?;
+    let peers = peers::Peers::new(&config.peers, mesh.as_ref())?;
     let ctx = Ctx {
         platform: platform.clone(),
         config: Arc::new(config),
@@ -136,9 +137,11 @@ pub async fn build(config: AuthConfig, shutdown: CancellationToken) -> anyhow::R
         })
     };
     let relay = platform.relay();
-    Ok(Running::start(
+    let service_config = ctx.config.service.clone();
+    Running::start(
         SERVICE,
         listener,
+        &service_config,
         routes,
         platform.readiness(vec![("signing_key".to_owned(), key_check)]),
         shutdown.clone(),
@@ -148,5 +151,6 @@ pub async fn build(config: AuthConfig, shutdown: CancellationToken) -> anyhow::R
             Box::pin(follow_keys),
             Box::pin(login::prune_challenges(ctx)),
         ],
-    )?)
+    )
+    .await
 }

@@ -17,6 +17,8 @@ use egide_proto::{
 };
 use tonic::{Code, transport::Channel};
 
+use egide_kit::mesh::{Mesh, peer_channel};
+
 use crate::config::PeerSettings;
 
 /// certval and enrolment.
@@ -30,15 +32,6 @@ pub struct Peers {
     professionals: Arc<Mutex<HashMap<String, (bool, Instant)>>>,
 }
 
-fn channel(endpoint: &str, timeout: Duration, what: &str) -> anyhow::Result<Channel> {
-    Ok(tonic::transport::Endpoint::from_shared(endpoint.to_owned())
-        .map_err(|e| anyhow::anyhow!("peers.{what} {endpoint:?}: {e}"))?
-        .connect_timeout(timeout)
-        .timeout(timeout)
-        .tcp_nodelay(true)
-        .connect_lazy())
-}
-
 fn unavailable(what: &str, status: tonic::Status) -> ApiError {
     let cause = anyhow::anyhow!("{what}: {:?} {}", status.code(), status.message());
     match status.code() {
@@ -50,18 +43,20 @@ fn unavailable(what: &str, status: tonic::Status) -> ApiError {
 }
 
 impl Peers {
-    pub fn new(settings: &PeerSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: &PeerSettings, mesh: Option<&Mesh>) -> anyhow::Result<Self> {
         let timeout = Duration::from_millis(settings.timeout_ms.max(1));
         Ok(Self {
-            certval: CertificateValidationServiceClient::new(channel(
+            certval: CertificateValidationServiceClient::new(peer_channel(
+                mesh,
                 &settings.certval,
-                timeout,
                 "certval",
-            )?),
-            enrolment: EnrolmentServiceClient::new(channel(
-                &settings.enrolment,
                 timeout,
+            )?),
+            enrolment: EnrolmentServiceClient::new(peer_channel(
+                mesh,
+                &settings.enrolment,
                 "enrolment",
+                timeout,
             )?),
             timeout,
             cache_for: Duration::from_secs(settings.professional_cache_secs),

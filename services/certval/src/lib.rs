@@ -110,9 +110,11 @@ pub async fn build(config: CertvalConfig, shutdown: CancellationToken) -> anyhow
         Duration::from_secs(ctx.config.revocation.resync_secs.max(1)),
         shutdown.clone(),
     );
-    Ok(Running::start(
+    let service_config = ctx.config.service.clone();
+    Running::start(
         SERVICE,
         listener,
+        &service_config,
         routes,
         platform.readiness(Vec::new()),
         shutdown.clone(),
@@ -122,7 +124,8 @@ pub async fn build(config: CertvalConfig, shutdown: CancellationToken) -> anyhow
             Box::pin(fetcher.refresh_loop(trust, shutdown.clone())),
             Box::pin(reload_on_hangup(ctx, hangups, shutdown)),
         ],
-    )?)
+    )
+    .await
 }
 
 /// Reads the trust configuration's files again on SIGHUP; a configuration that does not

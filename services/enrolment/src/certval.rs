@@ -18,14 +18,14 @@ pub struct Certval {
 }
 
 impl Certval {
-    /// A client of `settings.endpoint`; fails only on a malformed endpoint.
-    pub fn new(settings: &CertvalSettings) -> anyhow::Result<Self> {
-        let channel = tonic::transport::Endpoint::from_shared(settings.endpoint.clone())
-            .map_err(|e| anyhow::anyhow!("certval.endpoint {:?}: {e}", settings.endpoint))?
-            .connect_timeout(settings.timeout())
-            .timeout(settings.timeout())
-            .tcp_nodelay(true)
-            .connect_lazy();
+    /// A client of `settings.endpoint` (over the mesh when `mesh` is given); fails only on
+    /// a malformed endpoint.
+    pub fn new(
+        settings: &CertvalSettings,
+        mesh: Option<&egide_kit::mesh::Mesh>,
+    ) -> anyhow::Result<Self> {
+        let channel =
+            egide_kit::mesh::peer_channel(mesh, &settings.endpoint, "certval", settings.timeout())?;
         Ok(Self {
             client: CertificateValidationServiceClient::new(channel),
             settings: settings.clone(),

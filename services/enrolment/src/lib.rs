@@ -101,7 +101,8 @@ pub async fn build(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
     let providers = Arc::new(trusted_providers(&config.proofing)?);
-    let certval = certval::Certval::new(&config.certval)?;
+    let mesh = egide_kit::mesh::load(config.service.mesh.as_ref())?;
+    let certval = certval::Certval::new(&config.certval, mesh.as_ref())?;
     let platform =
         Platform::connect::<migration::Migrator>(SERVICE, &config.service, shutdown.clone())
             .await?;
@@ -121,9 +122,11 @@ pub async fn build(
             .max_decoding_message_size(ctx.config.service.grpc.max_message_bytes),
     );
     let relay = platform.relay();
-    Ok(Running::start(
+    let service_config = ctx.config.service.clone();
+    Running::start(
         SERVICE,
         listener,
+        &service_config,
         routes,
         platform.readiness(Vec::new()),
         shutdown.clone(),
@@ -132,5 +135,6 @@ pub async fn build(
             Box::pin(dispatcher.run(shutdown)),
             Box::pin(wallets::retention_job(ctx)),
         ],
-    )?)
+    )
+    .await
 }

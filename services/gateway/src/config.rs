@@ -16,9 +16,15 @@ pub struct GatewayConfig {
     /// The server certificate.
     pub tls: TlsConfig,
     /// Backend addresses by domain (`enrolment`, `auth`, `certval`, `billing`, `audit`):
-    /// `http://host:port`. A domain without a route answers UNIMPLEMENTED.
+    /// `https://host:port` (the backend must prove it is `<domain>.egide.internal` of the
+    /// mesh). A domain without a route answers UNIMPLEMENTED.
     #[serde(default)]
     pub routes: BTreeMap<String, String>,
+    /// The gateway's identity in the internal mesh: the certificate the backends believe
+    /// caller headers from. Without it the backends see no caller, and every route that
+    /// needs a person or a structure is refused by them.
+    #[serde(default)]
+    pub mesh: Option<egide_kit::mesh::MeshConfig>,
     /// Per-request deadline when the client sets none, in milliseconds.
     #[serde(default = "default_timeout")]
     pub route_timeout_ms: u64,
@@ -133,6 +139,7 @@ impl GatewayConfig {
                 key_file: PathBuf::from(".run/tls/gateway.key"),
             },
             routes: BTreeMap::new(),
+            mesh: None,
             route_timeout_ms: default_timeout(),
             max_message_bytes: default_max_message(),
             nats: None,

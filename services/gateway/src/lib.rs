@@ -22,7 +22,7 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use egide_kit::health::{Readiness, check};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 pub use config::GatewayConfig;
 
@@ -41,9 +41,13 @@ pub struct Gateway {
 impl Gateway {
     /// Binds both listeners and starts serving.
     pub async fn start(config: GatewayConfig, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        let mesh = egide_kit::mesh::load(config.mesh.as_ref())?;
+        if mesh.is_none() {
+            tracing::warn!("no [mesh] identity: the backends will see no caller");
+        }
         let mut backends = Vec::new();
         for (domain, url) in &config.routes {
-            let channel = Endpoint::from_shared(url.clone())?
+            let channel = egide_kit::mesh::endpoint(mesh.as_ref(), url, domain)?
                 .connect_timeout(Duration::from_secs(3))
                 .tcp_nodelay(true)
                 .http2_keep_alive_interval(Duration::from_secs(30))

@@ -155,6 +155,14 @@ pub async fn up(run_dir: &Path, args: UpArgs) -> anyhow::Result<ExitCode> {
 /// The login of the operator account `dev up` creates.
 pub const FIRST_OPERATOR: &str = "operator";
 
+/// Points `cmd` at the mesh identity of `name` in `dir` (`<prefix>MESH__*`).
+fn mesh_env(cmd: &mut Command, prefix: &str, dir: &Path, name: &str) {
+    let files = egide_kit::mesh::MeshConfig::in_dir(dir, name);
+    cmd.env(format!("{prefix}MESH__CA_FILE"), &files.ca_file)
+        .env(format!("{prefix}MESH__CERT_FILE"), &files.cert_file)
+        .env(format!("{prefix}MESH__KEY_FILE"), &files.key_file);
+}
+
 /// The first operator's password file (`<run_dir>/operator-password`, 0600): from
 /// `$EGIDE_OPERATOR_PASSWORD`, else drawn at random on the first run and printed once.
 fn first_operator_password(run_dir: &Path) -> anyhow::Result<PathBuf> {
@@ -304,6 +312,10 @@ async fn start_all(
         sims.mail_smtp, sims.proofing_url
     );
     let tls = egide_gateway::dev_tls::ensure(&run_dir.join("tls"))?;
+    // The internal mesh: one certificate per process, the gateway's the only one whose
+    // caller headers the services believe.
+    let mesh_dir = run_dir.join("mesh");
+    egide_kit::mesh::dev::ensure(&mesh_dir)?;
     let operator_password = first_operator_password(run_dir)?;
     let addr_dir = run_dir.join("addr");
     std::fs::create_dir_all(&addr_dir)?;
@@ -331,6 +343,7 @@ async fn start_all(
             .env(format!("{prefix}VAULT__AUTH__ROLE_ID"), role_id)
             .env(format!("{prefix}VAULT__AUTH__SECRET_ID"), secret_id)
             .env(format!("{prefix}TELEMETRY__FORMAT"), "pretty");
+        mesh_env(&mut cmd, &prefix, &mesh_dir, service);
         if service == "enrolment" {
             cmd.env("EGIDE_CONFIG", &sims.enrolment_config);
             if let Some(certval) = peers.get("certval") {
@@ -396,7 +409,7 @@ async fn start_all(
         let addrs = wait_listening(children, service, addr_file, logs).await?;
         services.insert(
             (*service).to_owned(),
-            format!("http://{}", grpc_addr(service, addrs)?),
+            format!("https://{}", grpc_addr(service, addrs)?),
         );
     }
 
@@ -415,6 +428,7 @@ async fn start_all(
         .env("EGIDE_GATEWAY__TLS__KEY_FILE", &tls.key_file)
         .env("EGIDE_GATEWAY__NATS__URL", &nats_url)
         .env("EGIDE_GATEWAY__TELEMETRY__FORMAT", "pretty");
+    mesh_env(&mut cmd, "EGIDE_GATEWAY__", &mesh_dir, "gateway");
     for (service, addr) in &services {
         cmd.env(
             format!("EGIDE_GATEWAY__ROUTES__{}", service.to_ascii_uppercase()),

@@ -62,7 +62,8 @@ pub async fn spawn_app() -> TestApp {
         nats.url(),
         stack.vault.addr(),
         stack.vault.root_token(),
-    );
+    )
+    .in_test_mesh("audit");
     let nats_client = async_nats::connect(nats.url())
         .await
         .expect("test NATS client");
@@ -76,9 +77,7 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("audit starts");
     let addr = running.local_addr();
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .connect()
+    let channel = egide_kit::mesh::dev::channel_as(addr, "audit", "gateway")
         .await
         .expect("connect to audit");
     TestApp {

@@ -59,7 +59,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut AuthConfig)) -> TestApp {
         stack.nats.url(),
         stack.vault.addr(),
         stack.vault.root_token(),
-    );
+    )
+    .in_test_mesh("auth");
     service.nats.stream = STREAM.to_owned();
     let mut config = AuthConfig::new(service);
     config.consumer = format!("auth-test-{}", Uuid::now_v7().simple());
@@ -83,9 +84,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut AuthConfig)) -> TestApp {
     let running = egide_auth::build(config.clone(), CancellationToken::new())
         .await
         .expect("auth starts");
-    let channel = Channel::from_shared(format!("http://{}", running.local_addr()))
-        .unwrap()
-        .connect()
+    // The tests play the gateway: their caller headers are believed.
+    let channel = egide_kit::mesh::dev::channel_as(running.local_addr(), "auth", "gateway")
         .await
         .expect("connect to auth");
     let app = TestApp {

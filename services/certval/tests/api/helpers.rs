@@ -84,7 +84,8 @@ pub async fn spawn_on(db_url: String, tweak: impl FnOnce(&mut CertvalConfig)) ->
         stack.nats.url(),
         stack.vault.addr(),
         stack.vault.root_token().to_owned(),
-    );
+    )
+    .in_test_mesh("certval");
     service.nats.stream = STREAM.to_owned();
     let mut config = CertvalConfig::new(service);
     pki().await.trust.apply(&mut config);
@@ -92,9 +93,8 @@ pub async fn spawn_on(db_url: String, tweak: impl FnOnce(&mut CertvalConfig)) ->
     let running = egide_certval::build(config, CancellationToken::new())
         .await
         .expect("certval starts");
-    let channel = Channel::from_shared(format!("http://{}", running.local_addr()))
-        .expect("endpoint")
-        .connect()
+    // The tests play the gateway: their caller headers are believed.
+    let channel = egide_kit::mesh::dev::channel_as(running.local_addr(), "certval", "gateway")
         .await
         .expect("connect");
     App {

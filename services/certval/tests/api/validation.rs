@@ -309,7 +309,8 @@ async fn test_roots_are_refused_in_production() {
         stack.nats.url(),
         stack.vault.addr(),
         stack.vault.root_token().to_owned(),
-    );
+    )
+    .in_test_mesh("certval");
     service.nats.stream = crate::helpers::STREAM.into();
     let mut config = egide_certval::CertvalConfig::new(service);
     pki().await.trust.apply(&mut config);

@@ -96,7 +96,8 @@ async fn spawn_certval() -> Certval {
         .create_database("certval")
         .expect("certval database");
     let mut service =
-        ServiceConfig::ephemeral(db_url, deps.nats_url, deps.vault_addr, deps.vault_token);
+        ServiceConfig::ephemeral(db_url, deps.nats_url, deps.vault_addr, deps.vault_token)
+            .in_test_mesh("certval");
     // One stream binds `egide.>` on the shared NATS (helpers::STREAM).
     service.nats.stream = STREAM.to_owned();
     let mut config = CertvalConfig::new(service);
@@ -132,9 +133,7 @@ async fn spawn_certval() -> Certval {
         .await
         .expect("certval starts");
     let endpoint = format!("http://{}", running.local_addr());
-    let channel = Channel::from_shared(endpoint.clone())
-        .expect("endpoint")
-        .connect()
+    let channel = egide_kit::mesh::dev::channel_as(running.local_addr(), "certval", "gateway")
         .await
         .expect("connect to certval");
     Certval {

@@ -133,7 +133,8 @@ async fn spawn(deps: Deps, tweak: impl FnOnce(&mut EnrolmentConfig)) -> TestApp 
         deps.nats_url.clone(),
         deps.vault_addr,
         deps.vault_token,
-    );
+    )
+    .in_test_mesh("enrolment");
     config.nats.stream = STREAM.to_owned();
     let sims = sims();
     ensure_ins_digest_key().await;
@@ -150,9 +151,8 @@ async fn spawn(deps: Deps, tweak: impl FnOnce(&mut EnrolmentConfig)) -> TestApp 
         .await
         .expect("enrolment starts");
     let addr = running.local_addr();
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .connect()
+    // The tests play the gateway: their caller headers are believed.
+    let channel = egide_kit::mesh::dev::channel_as(addr, "enrolment", "gateway")
         .await
         .expect("connect to enrolment");
     let db = Database::connect(db_url.as_str())

@@ -400,9 +400,7 @@ async fn a_client_gone_mid_stream_fails_the_import_and_changes_nothing() {
     let file = big_file_after(&[a_line], 300);
 
     let (addr, cut) = relay(app.addr).await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
+    let channel = egide_kit::mesh::dev::channel_as(addr, "enrolment", "gateway")
         .await
         .unwrap();
     let mut client = EnrolmentServiceClient::new(channel);

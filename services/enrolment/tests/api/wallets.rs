@@ -588,3 +588,66 @@ async fn a_wallet_is_read_only_by_its_patient_as_the_gateway_verified_them() {
     expect_error(paul_reads_zoe, Code::PermissionDenied, "not_your_wallet");
     assert_eq!(get_wallet(&app, &zoe.wallet_id).await.id, zoe.wallet_id);
 }
+
+/// Only the gateway may say who calls: the same patient headers from any other peer of the
+/// mesh, or from a TLS client without a mesh certificate, reach the service as nobody.
+#[tokio::test]
+async fn caller_headers_are_believed_from_the_gateway_only() {
+    let app = spawn_app().await;
+    crate::files::import_reference(&app, &[]).await;
+    let zoe = proven(&app, &crate::files::Person::zoe()).await;
+    let read = |channel: tonic::transport::Channel| {
+        let wallet_id = zoe.wallet_id.clone();
+        async move {
+            egide_proto::enrolment::v1::enrolment_service_client::EnrolmentServiceClient::new(
+                channel,
+            )
+            .get_wallet(patient::as_patient(
+                &wallet_id,
+                egide_proto::enrolment::v1::GetWalletRequest {
+                    wallet_id: wallet_id.clone(),
+                },
+            ))
+            .await
+        }
+    };
+    let another_service = egide_kit::mesh::dev::channel_as(app.addr, "enrolment", "auth")
+        .await
+        .unwrap();
+    expect_error(
+        read(another_service).await,
+        Code::PermissionDenied,
+        "person_required",
+    );
+    let ca = std::fs::read(egide_kit::mesh::dev::test_config("gateway").ca_file).unwrap();
+    let no_certificate = tonic::transport::Endpoint::from_shared(format!("https://{}", app.addr))
+        .unwrap()
+        .tls_config(
+            tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(ca))
+                .domain_name(egide_kit::mesh::name_of("enrolment")),
+        )
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    expect_error(
+        read(no_certificate).await,
+        Code::PermissionDenied,
+        "person_required",
+    );
+    let plain_text = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
+        .unwrap()
+        .connect()
+        .await;
+    if let Ok(channel) = plain_text {
+        assert!(read(channel).await.is_err(), "no plain-text call is served");
+    }
+    let gateway = egide_kit::mesh::dev::channel_as(app.addr, "enrolment", "gateway")
+        .await
+        .unwrap();
+    assert_eq!(
+        read(gateway).await.unwrap().into_inner().wallet.unwrap().id,
+        zoe.wallet_id
+    );
+}

@@ -2,21 +2,14 @@
 
 use base64::Engine as _;
 use egide_kit::caller::{
-    CLIENT_CERT_SHA256, HEADER_PREFIX, STRUCTURE_APPLICATION, STRUCTURE_ID, STRUCTURE_ORGANISATION,
+    CLIENT_CERT_SHA256, STRUCTURE_APPLICATION, STRUCTURE_ID, STRUCTURE_ORGANISATION,
     StructureCaller,
 };
 use http::{HeaderMap, HeaderValue};
 
-/// Removes every header whose name starts with `x-egide-` (HTTP/2 names are lowercase).
+/// Removes every header whose name starts with `x-egide-`.
 pub fn strip_forged(headers: &mut HeaderMap) {
-    let forged: Vec<_> = headers
-        .keys()
-        .filter(|name| name.as_str().starts_with(HEADER_PREFIX))
-        .cloned()
-        .collect();
-    for name in forged {
-        headers.remove(name);
-    }
+    egide_kit::caller::strip(headers);
 }
 
 /// Whether an idNat_Struct can travel as an ASCII header.

@@ -46,7 +46,7 @@ impl Drop for Stack {
     }
 }
 
-fn service_config(prefix: &str, nats: &str) -> egide_kit::config::ServiceConfig {
+fn service_config(service: &str, prefix: &str, nats: &str) -> egide_kit::config::ServiceConfig {
     let stack = egide_testkit::shared();
     let db = stack.postgres.create_database(prefix).expect("database");
     egide_kit::config::ServiceConfig::ephemeral(
@@ -55,6 +55,7 @@ fn service_config(prefix: &str, nats: &str) -> egide_kit::config::ServiceConfig 
         stack.vault.addr(),
         stack.vault.root_token(),
     )
+    .in_test_mesh(service)
 }
 
 async fn stack() -> Stack {
@@ -67,13 +68,18 @@ async fn stack() -> Stack {
     shared.vault.ensure_transit_key("egide-ins-digest").unwrap();
     let nats = egide_testkit::Nats::spawn().expect("a dedicated NATS");
     let shutdown = CancellationToken::new();
-    let mut auth_config = egide_auth::AuthConfig::new(service_config("gw_auth", &nats.url()));
+    let mut auth_config =
+        egide_auth::AuthConfig::new(service_config("auth", "gw_auth", &nats.url()));
     auth_config.tokens.issuer = ISSUER.into();
     let auth = egide_auth::build(auth_config.clone(), shutdown.child_token())
         .await
         .expect("auth starts");
     let enrolment = egide_enrolment::build(
-        egide_enrolment::EnrolmentConfig::new(service_config("gw_enrolment", &nats.url())),
+        egide_enrolment::EnrolmentConfig::new(service_config(
+            "enrolment",
+            "gw_enrolment",
+            &nats.url(),
+        )),
         shutdown.child_token(),
     )
     .await

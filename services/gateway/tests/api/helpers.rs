@@ -44,7 +44,7 @@ impl Drop for TestApp {
     }
 }
 
-fn service_config(db_prefix: &str, nats_url: &str) -> ServiceConfig {
+fn service_config(service: &str, db_prefix: &str, nats_url: &str) -> ServiceConfig {
     let stack = egide_testkit::shared();
     let db_url = stack
         .postgres
@@ -56,6 +56,7 @@ fn service_config(db_prefix: &str, nats_url: &str) -> ServiceConfig {
         stack.vault.addr(),
         stack.vault.root_token(),
     )
+    .in_test_mesh(service)
 }
 
 /// Enrolment, audit and a gateway routing `enrolment` and `audit` to them.
@@ -64,13 +65,17 @@ pub async fn spawn_app() -> TestApp {
     let nats = Nats::spawn().expect("a dedicated NATS");
     let shutdown = CancellationToken::new();
     let enrolment = egide_enrolment::build(
-        egide_enrolment::EnrolmentConfig::new(service_config("gw_enrolment", &nats.url())),
+        egide_enrolment::EnrolmentConfig::new(service_config(
+            "enrolment",
+            "gw_enrolment",
+            &nats.url(),
+        )),
         shutdown.child_token(),
     )
     .await
     .expect("enrolment starts");
     let audit = egide_audit::build(
-        service_config("gw_audit", &nats.url()),
+        service_config("audit", "gw_audit", &nats.url()),
         shutdown.child_token(),
     )
     .await
@@ -117,6 +122,7 @@ pub async fn spawn_gateway_with(
             key_file: tls.key_file.clone(),
         },
         routes,
+        mesh: Some(egide_kit::mesh::dev::test_config("gateway")),
         // These tests are about routing; client certificates are `client_auth`'s.
         client_auth: ClientAuthConfig {
             mode: ClientAuthMode::Off,
