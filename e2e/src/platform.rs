@@ -370,7 +370,7 @@ impl Platform {
             {
                 envs.push((
                     format!("{p}CERTVAL__ENDPOINT"),
-                    format!("http://127.0.0.1:{port}"),
+                    format!("https://127.0.0.1:{port}"),
                 ));
             }
             if service == Service::Auth {
@@ -381,7 +381,7 @@ impl Platform {
                     if let Some(port) = ports.get(&peer) {
                         envs.push((
                             format!("{p}PEERS__{key}"),
-                            format!("http://127.0.0.1:{port}"),
+                            format!("https://127.0.0.1:{port}"),
                         ));
                     }
                 }
@@ -401,7 +401,7 @@ impl Platform {
                 let config = sims.write_enrolment_config(dir.path())?;
                 envs.push(("EGIDE_CONFIG".into(), config.display().to_string()));
             }
-            let url = format!("http://127.0.0.1:{port}");
+            let url = format!("https://127.0.0.1:{port}");
             routes.push((service, url.clone()));
             channels.insert(service, direct_channel(dir.path(), &url, service.name())?);
             procs.insert(
@@ -779,7 +779,7 @@ impl Platform {
         let url = if tls {
             format!("https://localhost:{}", self.port(Service::Gateway)?)
         } else {
-            format!("http://127.0.0.1:{}", self.port(Service::Enrolment)?)
+            format!("https://127.0.0.1:{}", self.port(Service::Enrolment)?)
         };
         (0..n.max(1))
             .map(|_| {

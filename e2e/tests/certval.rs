@@ -39,13 +39,16 @@ fn cause(status: &tonic::Status) -> (Option<String>, String) {
 async fn the_gateway_admits_valid_structure_certificates_and_refuses_revoked_ones_within_a_second()
 {
     let platform = Platform::start(Options {
-        services: vec![Service::Certval, Service::Audit],
+        services: vec![Service::Certval, Service::Auth, Service::Audit],
         gateway: true,
         ..Options::default()
     })
     .await
     .unwrap();
     let pki = platform.pki().unwrap();
+    let operator = egide_e2e::patient::operator_session(&platform)
+        .await
+        .unwrap();
 
     // The platform's own client presents its certificate: admitted.
     assert_eq!(
@@ -70,12 +73,17 @@ async fn the_gateway_admits_valid_structure_certificates_and_refuses_revoked_one
     assert_eq!(anchors(software.clone()).await.unwrap(), 4);
     let started = Instant::now();
     certval(platform.channel(Service::Gateway).unwrap())
-        .revoke_certificate(RevokeCertificateRequest {
-            certificate: credential.issued.certificate.clone(),
-            reason: "key_compromise".into(),
-            operator_id: "e2e".into(),
-            ..Default::default()
-        })
+        .revoke_certificate(
+            egide_e2e::patient::with_bearer(
+                &operator.access_token,
+                RevokeCertificateRequest {
+                    certificate: credential.issued.certificate.clone(),
+                    reason: "key_compromise".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        )
         .await
         .unwrap();
     let refused_after = loop {

@@ -117,10 +117,12 @@ pub enum AccountCommand {
 
 /// The current session's access token, which must be a local account's.
 pub(crate) async fn account_token(run_dir: &Path) -> anyhow::Result<String> {
-    let current = session::current(run_dir)
-        .filter(|s| s.owner.starts_with("account:"))
+    let owner = session::current(run_dir)
+        .map(|s| s.owner)
+        .filter(|owner| owner.starts_with("account:"))
+        .or_else(|| session::latest_of(run_dir, "account:"))
         .context("log in first: egide login password --login … --totp …")?;
-    session::access_token(run_dir, &current.owner).await
+    session::access_token(run_dir, &owner).await
 }
 
 /// `egide account …`

@@ -83,6 +83,23 @@ pub fn current(run_dir: &Path) -> Option<Stored> {
     load(run_dir, owner.trim())
 }
 
+/// The owner of the most recently saved session whose owner starts with `prefix`
+/// (`account:`: the local account that logged in last, when another session is current).
+pub fn latest_of(run_dir: &Path, prefix: &str) -> Option<String> {
+    let file_prefix = prefix.replace(':', "-");
+    std::fs::read_dir(run_dir.join("sessions"))
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&file_prefix) && name.ends_with(".json")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max_by_key(|(modified, _)| *modified)
+        .and_then(|(_, path)| serde_json::from_slice::<Stored>(&std::fs::read(path).ok()?).ok())
+        .map(|s| s.owner)
+}
+
 /// Forgets `owner`'s session.
 pub fn forget(run_dir: &Path, owner: &str) {
     let _ = std::fs::remove_file(path(run_dir, owner));

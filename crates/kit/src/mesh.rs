@@ -103,21 +103,20 @@ impl Mesh {
             .ca_certificate(self.ca.clone())
             .identity(self.identity.clone())
             .domain_name(name_of(service));
-        // Over the mesh every hop is TLS: an `http://` route is dialled as `https://`.
-        let url = url
-            .strip_prefix("http://")
-            .map_or_else(|| url.to_owned(), |rest| format!("https://{rest}"));
-        Ok(Endpoint::from_shared(url)?.tls_config(tls)?)
+        Ok(Endpoint::from_shared(url.to_owned())?.tls_config(tls)?)
     }
 }
 
-/// An endpoint for `service` at `url`: over the mesh when this process has an identity,
-/// in plain HTTP/2 otherwise (where the server side has no mesh either: a service reached
-/// that way sees no caller).
+/// An endpoint for `service` at `url`, as its scheme says: `https://` over the mesh (this
+/// process must have an identity), `http://` in plain HTTP/2 (a server without the mesh,
+/// which sees no caller).
 pub fn endpoint(mesh: Option<&Mesh>, url: &str, service: &str) -> anyhow::Result<Endpoint> {
-    match mesh {
-        Some(mesh) => mesh.endpoint(url, service),
-        None => Ok(Endpoint::from_shared(url.to_owned())?),
+    match (url.starts_with("https://"), mesh) {
+        (true, Some(mesh)) => mesh.endpoint(url, service),
+        (true, None) => {
+            anyhow::bail!("{service} at {url}: an https:// peer needs a [mesh] identity")
+        }
+        (false, _) => Ok(Endpoint::from_shared(url.to_owned())?),
     }
 }
 

@@ -349,7 +349,7 @@ async fn start_all(
             if let Some(certval) = peers.get("certval") {
                 cmd.env(
                     format!("{prefix}CERTVAL__ENDPOINT"),
-                    format!("http://{certval}"),
+                    format!("https://{certval}"),
                 );
             }
         }
@@ -359,7 +359,7 @@ async fn start_all(
         if service == "auth" {
             for (peer, key) in [("certval", "CERTVAL"), ("enrolment", "ENROLMENT")] {
                 if let Some(addr) = peers.get(peer) {
-                    cmd.env(format!("{prefix}PEERS__{key}"), format!("http://{addr}"));
+                    cmd.env(format!("{prefix}PEERS__{key}"), format!("https://{addr}"));
                 }
             }
             cmd.env(

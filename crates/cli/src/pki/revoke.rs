@@ -11,7 +11,7 @@ use egide_proto::certval::v1::{
     certificate_validation_service_client::CertificateValidationServiceClient,
 };
 
-use crate::client::{OperatorArg, fmt_opt_time, gateway};
+use crate::client::{fmt_opt_time, gateway};
 
 use egide_certval::api::revoke::REASONS;
 
@@ -30,15 +30,12 @@ pub struct RevokeArgs {
     /// Why.
     #[arg(long, default_value = "unspecified", value_parser = REASONS)]
     reason: String,
-    #[command(flatten)]
-    operator: OperatorArg,
 }
 
 /// `egide pki revoke`.
 pub async fn run(run_dir: &std::path::Path, args: RevokeArgs) -> anyhow::Result<ExitCode> {
     let mut request = RevokeCertificateRequest {
         reason: args.reason,
-        operator_id: args.operator.operator,
         ..RevokeCertificateRequest::default()
     };
     match (args.cert, args.serial, args.issuer_mount) {
@@ -65,8 +62,14 @@ pub async fn run(run_dir: &std::path::Path, args: RevokeArgs) -> anyhow::Result<
         }
         _ => anyhow::bail!("give --cert, or --serial with --issuer-mount"),
     }
+    // As the operator logged in (`egide login password --login … --totp …`): certval
+    // records who revoked from the verified session.
+    let token = crate::account::account_token(run_dir).await?;
     let mut client = CertificateValidationServiceClient::new(gateway(run_dir).await?);
-    let response = client.revoke_certificate(request).await?.into_inner();
+    let response = client
+        .revoke_certificate(crate::session::bearer(&token, request)?)
+        .await?
+        .into_inner();
     let r = response.revocation.unwrap_or_default();
     println!(
         "{} serial {} ({})",

@@ -194,6 +194,23 @@ fn rules_protect_a_route_for_every_category_and_open_routes_need_no_person() {
         p.decide(reactivate, Category::Operator, day("2026-06-01"), None),
         Decision::Allowed(_)
     ));
+    // Revoking a certificate is an operator's act; the rest of certval stays open.
+    let revoke = "/egide.certval.v1.CertificateValidationService/RevokeCertificate";
+    assert!(!p.is_open(revoke, day("2026-06-01")));
+    for category in [Category::Patient, Category::Professional, Category::Staff] {
+        assert_eq!(
+            p.decide(revoke, category, day("2026-06-01"), None),
+            Decision::CategoryNotAllowed
+        );
+    }
+    assert!(matches!(
+        p.decide(revoke, Category::Operator, day("2026-06-01"), None),
+        Decision::Allowed(_)
+    ));
+    assert!(p.is_open(
+        "/egide.certval.v1.CertificateValidationService/SubmitCrl",
+        day("2026-06-01")
+    ));
     let register = "/egide.enrolment.v1.EnrolmentService/RegisterStructure";
     assert!(matches!(
         p.decide(register, Category::Patient, day("2026-06-01"), None),

@@ -187,18 +187,6 @@ async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Row>, Ap
     .await?)
 }
 
-/// An operator with a second factor, or PERMISSION_DENIED `operator_required`.
-fn operator(person: Option<&PersonCaller>) -> Result<&PersonCaller, ApiError> {
-    person
-        .filter(|p| p.category == Category::Operator && p.amr.iter().any(|a| a == "mfa"))
-        .ok_or_else(|| {
-            ApiError::permission_denied(
-                "operator_required",
-                "an operator session with a second factor is required",
-            )
-        })
-}
-
 struct NewAccount<'a> {
     login: String,
     kind: &'static str,
@@ -261,7 +249,7 @@ pub async fn create(
     person: Option<&PersonCaller>,
     req: pb::CreateAccountRequest,
 ) -> Result<pb::CreateAccountResponse, ApiError> {
-    let by = operator(person)?;
+    let by = egide_kit::caller::operator(person)?;
     let mut violations = Vec::new();
     let login = normal_login(&req.login);
     if login.is_none() {
@@ -369,7 +357,7 @@ pub async fn unlock(
     person: Option<&PersonCaller>,
     req: pb::UnlockAccountRequest,
 ) -> Result<pb::UnlockAccountResponse, ApiError> {
-    let by = operator(person)?;
+    let by = egide_kit::caller::operator(person)?;
     let login = normal_login(&req.login)
         .ok_or_else(|| ApiError::invalid_field("login", "1 to 64 of a-z 0-9 . _ @ -"))?;
     let txn = ctx.platform.db.begin().await?;

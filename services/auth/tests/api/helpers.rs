@@ -327,11 +327,7 @@ impl TestApp {
 
 /// `message` as the gateway forwards it for `person`.
 pub fn as_person<T>(person: &egide_kit::caller::PersonCaller, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    for (name, value) in person.headers() {
-        request.metadata_mut().insert(name, value.parse().unwrap());
-    }
-    request
+    person.request(message)
 }
 
 /// The device's signature over the login message for challenge `c`.

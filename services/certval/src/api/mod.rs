@@ -243,13 +243,14 @@ impl CertificateValidationService for CertvalApi {
         Ok(Response::new(pb::ListTrustAnchorsResponse { anchors }))
     }
 
-    #[tracing::instrument(skip_all, fields(operator = %request.get_ref().operator_id))]
+    #[tracing::instrument(skip_all, fields(rpc = "RevokeCertificate"))]
     async fn revoke_certificate(
         &self,
         request: Request<pb::RevokeCertificateRequest>,
     ) -> Result<Response<pb::RevokeCertificateResponse>, Status> {
+        let person = egide_kit::caller::person_caller(request.metadata());
         Ok(Response::new(
-            revoke::revoke(&self.ctx, request.into_inner()).await?,
+            revoke::revoke(&self.ctx, person.as_ref(), request.into_inner()).await?,
         ))
     }
 }

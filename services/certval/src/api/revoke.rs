@@ -3,6 +3,7 @@
 
 use egide_kit::{
     ApiError,
+    caller::PersonCaller,
     error::FieldViolation,
     events::{NewEvent, Payload, actor},
 };
@@ -31,8 +32,11 @@ pub const REASONS: [&str; 7] = [
 /// Handles one RevokeCertificate.
 pub async fn revoke(
     ctx: &Ctx,
+    person: Option<&PersonCaller>,
     r: pb::RevokeCertificateRequest,
 ) -> Result<pb::RevokeCertificateResponse, ApiError> {
+    // Who asks is the verified operator, never a declared one.
+    let operator_id = egide_kit::caller::operator(person)?.subject.clone();
     let reason = if r.reason.is_empty() {
         "unspecified".to_owned()
     } else {
@@ -44,9 +48,6 @@ pub async fn revoke(
             "reason",
             format!("one of {}", REASONS.join(", ")),
         ));
-    }
-    if r.operator_id.trim().is_empty() {
-        violations.push(FieldViolation::new("operator_id", "required"));
     }
     let (issuer_hash, serial_hex, cert) = if r.certificate.is_empty() {
         if !is_hex(&r.serial_hex, 40) {
@@ -114,12 +115,12 @@ pub async fn revoke(
         certificate_sha256: row.certificate_sha256.clone().unwrap_or_default(),
     };
     let txn = ctx.platform.db.begin().await?;
-    let newly = store::insert_revocation(&txn, &row, &r.operator_id).await?;
+    let newly = store::insert_revocation(&txn, &row, &operator_id).await?;
     let events = if newly {
         vec![
             NewEvent::new(
                 live::SUBJECT,
-                actor::operator(&r.operator_id),
+                actor::operator(&operator_id),
                 Payload::CertificateRevoked(event.clone()),
             )
             .about("certificate", format!("{issuer_hash}:{serial_hex}")),

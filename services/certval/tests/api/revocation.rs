@@ -17,9 +17,13 @@ fn revoke_request(cert: &[u8]) -> RevokeCertificateRequest {
     RevokeCertificateRequest {
         certificate: cert.to_vec(),
         reason: "key_compromise".into(),
-        operator_id: "op-test".into(),
         ..Default::default()
     }
+}
+
+/// `message` from an operator logged in with two factors, as the gateway forwards it.
+fn as_operator<T>(message: T) -> tonic::Request<T> {
+    egide_kit::caller::PersonCaller::test_operator("op-test").request(message)
 }
 
 #[tokio::test]
@@ -43,7 +47,7 @@ async fn a_revocation_reaches_every_replica_within_a_second() {
     let answer = a
         .client
         .clone()
-        .revoke_certificate(revoke_request(&cred.issued.certificate))
+        .revoke_certificate(as_operator(revoke_request(&cred.issued.certificate)))
         .await
         .unwrap()
         .into_inner();
@@ -93,7 +97,7 @@ async fn a_revocation_reaches_every_replica_within_a_second() {
     let again = a
         .client
         .clone()
-        .revoke_certificate(revoke_request(&cred.issued.certificate))
+        .revoke_certificate(as_operator(revoke_request(&cred.issued.certificate)))
         .await
         .unwrap()
         .into_inner();
@@ -125,23 +129,21 @@ async fn revocation_requests_are_checked() {
     let status = app
         .client
         .clone()
-        .revoke_certificate(RevokeCertificateRequest {
-            operator_id: "op".into(),
+        .revoke_certificate(as_operator(RevokeCertificateRequest {
             serial_hex: "zz".into(),
             ..Default::default()
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     let status = app
         .client
         .clone()
-        .revoke_certificate(RevokeCertificateRequest {
-            operator_id: "op".into(),
+        .revoke_certificate(as_operator(RevokeCertificateRequest {
             serial_hex: "01".into(),
             issuer_name_sha256: "ab".repeat(32),
             ..Default::default()
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
@@ -150,13 +152,70 @@ async fn revocation_requests_are_checked() {
     let status = app
         .client
         .clone()
-        .revoke_certificate(RevokeCertificateRequest {
+        .revoke_certificate(as_operator(RevokeCertificateRequest {
             reason: "because".into(),
             ..revoke_request(&cred.issued.certificate)
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
+}
+
+/// Revoking is an operator's act, recorded under the verified operator: nobody, a patient
+/// or an operator without a second factor is refused before anything is looked at.
+#[tokio::test]
+async fn only_an_operator_with_two_factors_revokes() {
+    use egide_kit::caller::{Category, PersonCaller};
+    let app = spawn().await;
+    let cred = structure().await;
+    let request = || revoke_request(&cred.issued.certificate);
+    let patient = PersonCaller {
+        category: Category::Patient,
+        subject: "0190f1c2-0000-7000-8000-000000000001".into(),
+        amr: vec!["hwk".into(), "mfa".into()],
+        ..PersonCaller::test_operator("x")
+    };
+    let password_only = PersonCaller {
+        amr: vec!["pwd".into()],
+        ..PersonCaller::test_operator("op-weak")
+    };
+    for refused in [
+        tonic::Request::new(request()),
+        patient.request(request()),
+        password_only.request(request()),
+    ] {
+        let status = app
+            .client
+            .clone()
+            .revoke_certificate(refused)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(reason(&status).as_deref(), Some("operator_required"));
+    }
+    let done = app
+        .client
+        .clone()
+        .revoke_certificate(as_operator(request()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(done.newly_revoked);
+    use sea_orm::ConnectionTrait as _;
+    let db = sea_orm::Database::connect(app.db_url.as_str())
+        .await
+        .unwrap();
+    let row = db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT operator_id FROM revocations WHERE serial_hex = $1",
+            [done.revocation.unwrap().serial_hex.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let by: String = row.try_get("", "operator_id").unwrap();
+    assert_eq!(by, "op-test");
 }
 
 #[tokio::test]

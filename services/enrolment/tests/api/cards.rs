@@ -132,7 +132,7 @@ async fn spawn_certval() -> Certval {
     let running = egide_certval::build(config, CancellationToken::new())
         .await
         .expect("certval starts");
-    let endpoint = format!("http://{}", running.local_addr());
+    let endpoint = format!("https://{}", running.local_addr());
     let channel = egide_kit::mesh::dev::channel_as(running.local_addr(), "certval", "gateway")
         .await
         .expect("connect to certval");
@@ -521,12 +521,14 @@ async fn a_revoked_card_is_refused() {
     let revoked = certval
         .client
         .clone()
-        .revoke_certificate(RevokeCertificateRequest {
-            certificate: card.auth_certificate().to_vec(),
-            reason: "key_compromise".into(),
-            operator_id: "op-ans".into(),
-            ..Default::default()
-        })
+        .revoke_certificate(crate::patient::as_operator(
+            "op-ans",
+            RevokeCertificateRequest {
+                certificate: card.auth_certificate().to_vec(),
+                reason: "key_compromise".into(),
+                ..Default::default()
+            },
+        ))
         .await
         .expect("revoked")
         .into_inner();
@@ -549,7 +551,7 @@ async fn without_certval_nothing_is_accepted() {
     pki().await;
     // A port nothing listens on, for as long as the lease lives.
     let gone = egide_testkit::PortLease::one().expect("a port lease");
-    let endpoint = format!("http://{}", gone.addr());
+    let endpoint = format!("https://{}", gone.addr());
     // Enrolment starts and serves without certval (the channel connects lazily).
     let app = spawn_enrolment(&endpoint).await;
     let d = import_directory(&app).await;

@@ -86,7 +86,7 @@ pub fn as_patient<T>(wallet_id: &str, message: T) -> tonic::Request<T> {
         client_id: "egide-cvapp".into(),
         auth_time: chrono::Utc::now().timestamp(),
     };
-    with_person(person, message)
+    person.request(message)
 }
 
 pub async fn get_wallet(app: &TestApp, wallet_id: &str) -> Wallet {
@@ -358,28 +358,7 @@ pub fn operator(id: &str) -> Option<By> {
 
 /// A request as the gateway forwards it for an operator with two factors.
 pub fn as_operator<T>(id: &str, message: T) -> tonic::Request<T> {
-    with_person(
-        egide_kit::caller::PersonCaller {
-            category: egide_kit::caller::Category::Operator,
-            subject: id.to_owned(),
-            acr: "eidas1".into(),
-            amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
-            session_id: uuid::Uuid::now_v7().to_string(),
-            client_id: "egide-cli".into(),
-            auth_time: chrono::Utc::now().timestamp(),
-        },
-        message,
-    )
-}
-
-fn with_person<T>(person: egide_kit::caller::PersonCaller, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    for (name, value) in person.headers() {
-        request
-            .metadata_mut()
-            .insert(name, value.parse().expect("ASCII header"));
-    }
-    request
+    egide_kit::caller::PersonCaller::test_operator(id).request(message)
 }
 
 /// `message` from `by` acting on `wallet_id` (anonymous when `None`).

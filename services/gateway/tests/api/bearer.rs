@@ -85,10 +85,10 @@ async fn stack() -> Stack {
     .await
     .expect("enrolment starts");
     let routes = BTreeMap::from([
-        ("auth".to_owned(), format!("http://{}", auth.local_addr())),
+        ("auth".to_owned(), format!("https://{}", auth.local_addr())),
         (
             "enrolment".to_owned(),
-            format!("http://{}", enrolment.local_addr()),
+            format!("https://{}", enrolment.local_addr()),
         ),
     ]);
     let nats_url = nats.url();

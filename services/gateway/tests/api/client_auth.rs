@@ -213,12 +213,15 @@ async fn a_revoked_certificate_is_refused_within_a_second() {
     let revoked = app
         .certval
         .clone()
-        .revoke_certificate(RevokeCertificateRequest {
-            certificate: cert.der.clone(),
-            reason: "key_compromise".into(),
-            operator_id: "test".into(),
-            ..Default::default()
-        })
+        .revoke_certificate(
+            egide_kit::caller::PersonCaller::test_operator("test").request(
+                RevokeCertificateRequest {
+                    certificate: cert.der.clone(),
+                    reason: "key_compromise".into(),
+                    ..Default::default()
+                },
+            ),
+        )
         .await
         .expect("revoked")
         .into_inner();

@@ -83,9 +83,12 @@ pub async fn spawn_app() -> TestApp {
     let routes = BTreeMap::from([
         (
             "enrolment".to_owned(),
-            format!("http://{}", enrolment.local_addr()),
+            format!("https://{}", enrolment.local_addr()),
         ),
-        ("audit".to_owned(), format!("http://{}", audit.local_addr())),
+        (
+            "audit".to_owned(),
+            format!("https://{}", audit.local_addr()),
+        ),
     ]);
     let mut app = spawn_gateway(routes, shutdown).await;
     app.services = BTreeMap::from([("enrolment", enrolment), ("audit", audit)]);

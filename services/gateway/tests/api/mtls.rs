@@ -134,12 +134,15 @@ pub async fn spawn_mtls_app() -> MtlsApp {
         .postgres
         .create_database("gw_certval")
         .expect("create database");
-    let mut config = CertvalConfig::new(egide_kit::config::ServiceConfig::ephemeral(
-        db_url,
-        nats.url(),
-        stack.vault.addr(),
-        stack.vault.root_token(),
-    ));
+    let mut config = CertvalConfig::new(
+        egide_kit::config::ServiceConfig::ephemeral(
+            db_url,
+            nats.url(),
+            stack.vault.addr(),
+            stack.vault.root_token(),
+        )
+        .in_test_mesh("certval"),
+    );
     config.trust.production = false;
     config.trust.families = vec![FamilySettings {
         name: "IGC-SANTE-ELEMENTAIRE".into(),
@@ -178,7 +181,7 @@ pub async fn spawn_mtls_app() -> MtlsApp {
         BTreeMap::from([
             (
                 "certval".to_owned(),
-                format!("http://{}", certval.local_addr()),
+                format!("https://{}", certval.local_addr()),
             ),
             ("common".to_owned(), format!("http://{probe_addr}")),
         ]),
@@ -187,14 +190,17 @@ pub async fn spawn_mtls_app() -> MtlsApp {
         url: nats.url(),
         stream: "EGIDE".into(),
     });
+    // certval over the mesh; the probe ("common") in plain text, where it sees exactly
+    // what the gateway forwards.
+    config.mesh = Some(egide_kit::mesh::dev::test_config("gateway"));
     let gateway = Gateway::start(config, shutdown.clone())
         .await
         .expect("gateway starts");
-    let certval_direct = Endpoint::from_shared(format!("http://{}", certval.local_addr()))
-        .unwrap()
-        .connect()
-        .await
-        .expect("certval reachable");
+    // The tests' own certval client plays the gateway (operator calls carry a person).
+    let certval_direct =
+        egide_kit::mesh::dev::channel_as(certval.local_addr(), "certval", "gateway")
+            .await
+            .expect("certval reachable");
     let app = MtlsApp {
         pki,
         probe,
