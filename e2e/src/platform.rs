@@ -334,6 +334,13 @@ impl Platform {
             .iter()
             .map(|&s| Ok((s, lease()?)))
             .collect::<anyhow::Result<_>>()?;
+        // The gateway's ports first: its URL is the issuer auth's tokens name.
+        let gateway_ports = if options.gateway {
+            Some((lease()?, lease()?))
+        } else {
+            None
+        };
+        let issuer = gateway_ports.map(|(port, _)| format!("https://localhost:{port}"));
         for &service in &options.services {
             let port = ports[&service];
             let database_url = {
@@ -374,6 +381,9 @@ impl Platform {
                 ));
             }
             if service == Service::Auth {
+                if let Some(issuer) = &issuer {
+                    envs.push((format!("{p}TOKENS__ISSUER"), issuer.clone()));
+                }
                 for (peer, key) in [
                     (Service::Certval, "CERTVAL"),
                     (Service::Enrolment, "ENROLMENT"),
@@ -428,11 +438,10 @@ impl Platform {
             );
         }
         let mut gateway_channel = None;
-        if options.gateway {
+        if let (Some((port, http_port)), Some(issuer)) = (gateway_ports, &issuer) {
             let tls = egide_gateway::dev_tls::ensure(&dir.path().join("tls"))?;
-            let port = lease()?;
-            let http_port = lease()?;
             let mut envs = vec![
+                ("EGIDE_GATEWAY__BEARER__ISSUER".to_owned(), issuer.clone()),
                 (
                     "EGIDE_GATEWAY__GRPC__LISTEN".to_owned(),
                     format!("127.0.0.1:{port}"),

@@ -181,6 +181,7 @@ pub async fn logout(run_dir: &Path) -> anyhow::Result<ExitCode> {
         .await?
         .end_session(pb::EndSessionRequest {
             refresh_token: s.refresh_token.clone(),
+            ..Default::default()
         })
         .await?;
     session::forget(run_dir, &s.owner);

@@ -226,6 +226,11 @@ pub fn decode(status: &Status) -> (Option<String>, Vec<FieldViolation>) {
     (reason, violations)
 }
 
+/// The retry delay a `Status` carries (RetryInfo), if any.
+pub fn retry_after(status: &Status) -> Option<std::time::Duration> {
+    status.get_error_details().retry_info()?.retry_delay
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,9 +121,23 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::EndSessionRequest>,
     ) -> Result<Response<pb::EndSessionResponse>, Status> {
+        let person = egide_kit::caller::person_caller(request.metadata());
         let r = request.into_inner();
-        refresh_token_field(&r.refresh_token)?;
-        sessions::end_by_refresh_token(&self.ctx, &r.refresh_token).await?;
+        let target = if r.refresh_token.is_empty()
+            && let Some(person) = &person
+        {
+            sessions::EndTarget::Session(
+                person
+                    .session_id
+                    .parse()
+                    .map_err(|_| ApiError::invalid_field("refresh_token", "a refresh token"))?,
+            )
+        } else {
+            refresh_token_field(&r.refresh_token)?;
+            sessions::EndTarget::RefreshToken(&r.refresh_token)
+        };
+        let client_id = (!r.client_id.is_empty()).then_some(r.client_id.as_str());
+        sessions::end(&self.ctx, target, client_id).await?;
         Ok(Response::new(pb::EndSessionResponse {}))
     }
 

@@ -307,12 +307,57 @@ pub async fn refresh(
 }
 
 /// Ends the session `token` belongs to (spent or not); an unknown token is not an error.
-pub async fn end_by_refresh_token(ctx: &Ctx, token: &str) -> Result<(), ApiError> {
+/// Which session EndSession ends.
+#[derive(Clone, Copy, Debug)]
+pub enum EndTarget<'a> {
+    /// The one a refresh token belongs to (unknown: nothing to do).
+    RefreshToken(&'a str),
+    /// The verified caller's own.
+    Session(Uuid),
+}
+
+/// Ends the `target` session, as a logout; with `client_id`, only if it was issued to
+/// that client (RFC 7009 §2.1).
+pub async fn end(
+    ctx: &Ctx,
+    target: EndTarget<'_>,
+    client_id: Option<&str>,
+) -> Result<(), ApiError> {
     let txn = ctx.platform.db.begin().await?;
+    let session_id = match target {
+        EndTarget::Session(id) => Some(id),
+        EndTarget::RefreshToken(token) => txn
+            .query_one(stmt(
+                "SELECT session_id FROM refresh_tokens WHERE token_hash = $1",
+                [hash(token).into()],
+            ))
+            .await?
+            .map(|row| row.try_get::<Uuid>("", "session_id"))
+            .transpose()?,
+    };
+    let Some(session_id) = session_id else {
+        return Ok(());
+    };
+    if let Some(client_id) = client_id {
+        let issued_to = txn
+            .query_one(stmt(
+                "SELECT client_id FROM sessions WHERE id = $1",
+                [session_id.into()],
+            ))
+            .await?
+            .map(|row| row.try_get::<String>("", "client_id"))
+            .transpose()?;
+        if issued_to.is_some_and(|c| c != client_id) {
+            return Err(ApiError::permission_denied(
+                "client_mismatch",
+                "this session was issued to another client",
+            ));
+        }
+    }
     let events = end_where(
         &txn,
-        "id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)",
-        hash(token).into(),
+        "id = $1",
+        session_id.into(),
         ENDED,
         "logout",
         ctx.access_ttl(),

@@ -15,6 +15,7 @@ mod client_auth;
 pub mod config;
 pub mod dev_tls;
 mod http_api;
+mod oauth;
 mod proxy;
 mod tls;
 

@@ -114,6 +114,11 @@ impl Router {
         })
     }
 
+    /// The channel of backend `name`.
+    pub(crate) fn backend(&self, name: &str) -> Option<Channel> {
+        self.backends.get(name).cloned()
+    }
+
     async fn handle(
         &self,
         mut request: Request<Incoming>,
@@ -253,6 +258,15 @@ fn status_on_broken_body(body: Body) -> Body {
     Body::new(StreamBody::new(frames).boxed_unsync())
 }
 
+/// Whether a request is a gRPC call (`content-type: application/grpc[+proto|…]`).
+fn is_grpc<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
 /// Whether the response is a gateway-made error (trailers-only with a non-OK status).
 fn grpc_failed_early(response: &Response<Body>) -> bool {
     response
@@ -348,14 +362,17 @@ async fn limit_first_message(body: Incoming, max: usize) -> Result<Body, Status>
     Ok(Body::new(StreamBody::new(first.chain(rest)).boxed_unsync()))
 }
 
-/// Accepts TLS connections and serves HTTP/2 on them until `shutdown`.
+/// Accepts TLS connections and serves them until `shutdown`: gRPC (HTTP/2,
+/// `application/grpc`) to the router, anything else (HTTP/1.1 or 2) to the OAuth/OIDC
+/// endpoints.
 pub async fn serve(
     listener: TcpListener,
     tls: TlsAcceptor,
     router: Arc<Router>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http2_only();
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let http = crate::oauth::router(router.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let (tcp, peer) = tokio::select! {
@@ -372,6 +389,7 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
         let tls = tls.clone();
         let router = router.clone();
+        let http = http.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -387,10 +405,26 @@ pub async fn serve(
             // The chain is read once; certval judges it per call (it may be revoked
             // while the connection lasts).
             let chain = PeerChain::from_tls(stream.get_ref().1.peer_certificates()).map(Arc::new);
-            let service = hyper::service::service_fn(move |req| {
+            let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                 let router = router.clone();
+                let http = http.clone();
                 let chain = chain.clone();
-                async move { Ok::<_, Infallible>(router.handle(req, chain.as_deref(), peer.ip()).await) }
+                async move {
+                    if is_grpc(&req) {
+                        return Ok::<_, Infallible>(
+                            router.handle(req, chain.as_deref(), peer.ip()).await,
+                        );
+                    }
+                    req.extensions_mut().insert(crate::oauth::Peer {
+                        chain,
+                        ip: peer.ip(),
+                    });
+                    let response = match http.oneshot(req).await {
+                        Ok(r) => r,
+                        Err(never) => match never {},
+                    };
+                    Ok(response.map(Body::new))
+                }
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             if let Err(error) = watcher.watch(conn.into_owned()).await {

@@ -8,7 +8,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::{client_auth::verifier::OfferClientCert, config::TlsConfig};
 
-/// An acceptor offering HTTP/2 only (gRPC). With `ask_client_cert`, the handshake asks
+/// An acceptor offering HTTP/2 (gRPC, and HTTP) and HTTP/1.1 (HTTP only). With `ask_client_cert`, the handshake asks
 /// for a client certificate without requiring one (see [`OfferClientCert`]).
 pub fn acceptor(config: &TlsConfig, ask_client_cert: bool) -> anyhow::Result<TlsAcceptor> {
     let certs = CertificateDer::pem_file_iter(&config.cert_file)
@@ -26,6 +26,7 @@ pub fn acceptor(config: &TlsConfig, ask_client_cert: bool) -> anyhow::Result<Tls
         builder.with_no_client_auth()
     };
     let mut server = builder.with_single_cert(certs, key)?;
-    server.alpn_protocols = vec![b"h2".to_vec()];
+    // h2 for gRPC; HTTP/1.1 too, for the OAuth/OIDC endpoints' standard clients.
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(server)))
 }

@@ -362,6 +362,11 @@ async fn start_all(
                     cmd.env(format!("{prefix}PEERS__{key}"), format!("https://{addr}"));
                 }
             }
+            // The gateway's public URL: where its OIDC discovery and token endpoint are.
+            cmd.env(
+                format!("{prefix}TOKENS__ISSUER"),
+                format!("https://localhost:{}", args.gateway_port),
+            );
             cmd.env(
                 format!("{prefix}ACCOUNTS__BOOTSTRAP_OPERATOR"),
                 FIRST_OPERATOR,
@@ -427,6 +432,10 @@ async fn start_all(
         .env("EGIDE_GATEWAY__TLS__CERT_FILE", &tls.cert_file)
         .env("EGIDE_GATEWAY__TLS__KEY_FILE", &tls.key_file)
         .env("EGIDE_GATEWAY__NATS__URL", &nats_url)
+        .env(
+            "EGIDE_GATEWAY__BEARER__ISSUER",
+            format!("https://localhost:{}", args.gateway_port),
+        )
         .env("EGIDE_GATEWAY__TELEMETRY__FORMAT", "pretty");
     mesh_env(&mut cmd, "EGIDE_GATEWAY__", &mesh_dir, "gateway");
     for (service, addr) in &services {

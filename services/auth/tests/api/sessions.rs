@@ -81,6 +81,7 @@ async fn logout_ends_the_session() {
     client
         .end_session(pb::EndSessionRequest {
             refresh_token: tokens.refresh_token.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -102,21 +103,67 @@ async fn logout_ends_the_session() {
     client
         .end_session(pb::EndSessionRequest {
             refresh_token: tokens.refresh_token,
+            ..Default::default()
         })
         .await
         .unwrap();
     client
         .end_session(pb::EndSessionRequest {
             refresh_token: "egrt_x".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
     let empty = client
         .end_session(pb::EndSessionRequest {
             refresh_token: String::new(),
+            ..Default::default()
         })
         .await;
     expect_error(empty, Code::InvalidArgument, "invalid_argument");
+}
+
+/// RFC 7009 §2.1: a client ends only the sessions issued to it; the gateway ends the
+/// session of an access token it verified by passing its person, with no refresh token.
+#[tokio::test]
+async fn a_session_ends_for_its_own_client_or_its_verified_person() {
+    let app = spawn_app().await;
+    let p = app.enrolled_patient().await;
+    let tokens = app.login(&p, "").await.unwrap();
+    let mut client = app.client.clone();
+    let other_client = client
+        .end_session(pb::EndSessionRequest {
+            refresh_token: tokens.refresh_token.clone(),
+            client_id: "someone-else".into(),
+        })
+        .await;
+    expect_error(other_client, Code::PermissionDenied, "client_mismatch");
+    app.refresh(&tokens.refresh_token)
+        .await
+        .expect("still live");
+
+    let tokens = app.login(&p, "").await.unwrap();
+    let person = egide_kit::caller::PersonCaller {
+        category: egide_kit::caller::Category::Patient,
+        subject: p.wallet_id.to_string(),
+        acr: tokens.acr.clone(),
+        amr: tokens.amr.clone(),
+        session_id: tokens.session_id.clone(),
+        client_id: crate::helpers::CLIENT.into(),
+        auth_time: chrono::Utc::now().timestamp(),
+    };
+    client
+        .end_session(person.request(pb::EndSessionRequest {
+            client_id: crate::helpers::CLIENT.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    expect_error(
+        app.refresh(&tokens.refresh_token).await,
+        Code::Unauthenticated,
+        "session_ended",
+    );
 }
 
 #[tokio::test]

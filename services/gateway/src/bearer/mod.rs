@@ -86,6 +86,11 @@ impl Bearer {
         })
     }
 
+    /// The `iss` tokens carry: the gateway's public URL.
+    pub fn issuer(&self) -> &str {
+        &self.expect.issuer
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> Arc<Policy> {
         self.policy
@@ -201,6 +206,52 @@ impl Bearer {
         if policy.is_open(path, today) {
             return Ok(None);
         }
+        let claims = self.verified(headers, peer_cert_sha256_hex).await?;
+        let session = Session {
+            category: claims.egide_category,
+            acr: &claims.acr,
+            amr: &claims.amr,
+        };
+        match policy.decide(path, claims.egide_category, today, Some(&session)) {
+            Decision::Open(_) | Decision::Allowed(_) => {}
+            Decision::Insufficient { rule, missing } => {
+                return Err(ApiError::new(
+                    Code::Unauthenticated,
+                    "insufficient_authentication",
+                    "this route needs a stronger authentication: log in again",
+                )
+                .with_metadata("required_acr", rule.acr.as_str())
+                .with_metadata("missing", missing.join(", "))
+                .with_metadata("rule", rule.id.clone())
+                .into());
+            }
+            Decision::CategoryNotAllowed => {
+                return Err(refuse(
+                    Code::PermissionDenied,
+                    "category_not_allowed",
+                    "this route is not for this kind of user",
+                ));
+            }
+            Decision::Unlisted => {
+                return Err(refuse(
+                    Code::PermissionDenied,
+                    "route_not_in_policy",
+                    "this route is in no policy rule",
+                ));
+            }
+        }
+        Ok(Some(person_of(claims)))
+    }
+
+    /// The claims of the request's access token, once verified: signature and claims, its
+    /// session not ended, its certificate binding (`cnf.x5t#S256`) against the TLS client
+    /// certificate `peer_cert_sha256_hex`. What every protected route and the userinfo
+    /// endpoint start with.
+    pub async fn verified(
+        &self,
+        headers: &HeaderMap,
+        peer_cert_sha256_hex: Option<&str>,
+    ) -> Result<AccessClaims, Status> {
         let Some(token) = bearer_token(headers)? else {
             return Err(refuse(
                 Code::Unauthenticated,
@@ -235,48 +286,7 @@ impl Bearer {
                 ));
             }
         }
-        let session = Session {
-            category: claims.egide_category,
-            acr: &claims.acr,
-            amr: &claims.amr,
-        };
-        match policy.decide(path, claims.egide_category, today, Some(&session)) {
-            Decision::Open(_) | Decision::Allowed(_) => {}
-            Decision::Insufficient { rule, missing } => {
-                return Err(ApiError::new(
-                    Code::Unauthenticated,
-                    "insufficient_authentication",
-                    "this route needs a stronger authentication: log in again",
-                )
-                .with_metadata("required_acr", rule.acr.as_str())
-                .with_metadata("missing", missing.join(", "))
-                .with_metadata("rule", rule.id.clone())
-                .into());
-            }
-            Decision::CategoryNotAllowed => {
-                return Err(refuse(
-                    Code::PermissionDenied,
-                    "category_not_allowed",
-                    "this route is not for this kind of user",
-                ));
-            }
-            Decision::Unlisted => {
-                return Err(refuse(
-                    Code::PermissionDenied,
-                    "route_not_in_policy",
-                    "this route is in no policy rule",
-                ));
-            }
-        }
-        Ok(Some(PersonCaller {
-            category: claims.egide_category,
-            subject: claims.sub,
-            acr: claims.acr,
-            amr: claims.amr,
-            session_id: claims.sid,
-            client_id: claims.client_id,
-            auth_time: claims.auth_time,
-        }))
+        Ok(claims)
     }
 
     /// Verifies `token` against the cached set, fetching the set again (rate-limited)
@@ -310,6 +320,19 @@ impl Bearer {
         now: i64,
     ) -> Result<AccessClaims, Status> {
         egide_token::verify_access(token, keys, &self.expect, now).map_err(token_refusal)
+    }
+}
+
+/// The person a verified access token stands for, as the backends receive it.
+pub fn person_of(claims: AccessClaims) -> PersonCaller {
+    PersonCaller {
+        category: claims.egide_category,
+        subject: claims.sub,
+        acr: claims.acr,
+        amr: claims.amr,
+        session_id: claims.sid,
+        client_id: claims.client_id,
+        auth_time: claims.auth_time,
     }
 }
 

@@ -130,6 +130,28 @@ impl ClientAuth {
         Ok(())
     }
 
+    /// Authenticates an HTTP client by its certificate (RFC 8705 `tls_client_auth`, for
+    /// the OAuth endpoints): a chain certval accepts for the purpose, whatever the mode
+    /// of the gRPC routes. On success `headers` carry the structure, as for gRPC.
+    pub async fn authenticate_client(
+        &self,
+        peer: Option<&PeerChain>,
+        headers: &mut HeaderMap,
+    ) -> Result<(), Status> {
+        headers::strip_forged(headers);
+        let (Some(peer), Some(_)) = (peer, &self.certval) else {
+            return Err(ApiError::new(
+                Code::Unauthenticated,
+                REQUIRED,
+                "a client certificate is required (an IGC-Santé ORG AUTH_CLI certificate)",
+            )
+            .into());
+        };
+        let caller = self.verify(peer).await?;
+        headers::inject(headers, &caller).map_err(ApiError::internal)?;
+        Ok(())
+    }
+
     /// The structure `peer` authenticates, from the cache or certval.
     async fn verify(&self, peer: &PeerChain) -> Result<Arc<StructureCaller>, Status> {
         let Some(facts) = &peer.facts else {

@@ -498,6 +498,7 @@ async fn a_suspension_or_a_logout_makes_the_gateway_refuse_the_token_within_a_se
         .clone()
         .end_session(pb::EndSessionRequest {
             refresh_token: first.refresh_token.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
