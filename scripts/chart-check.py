@@ -94,14 +94,14 @@ EXTRA_ENV = {"EGIDE_DATABASE_PASSWORD", "EGIDE_CONFIG"}
 CONFIG_SOURCES: dict[str, tuple[str, str, list[str] | None]] = {
     "enrolment": ("services/enrolment/src/config.rs", "EnrolmentConfig", None),
     "certval": ("services/certval/src/config.rs", "CertvalConfig", None),
-    "gateway": ("services/gateway/src/config.rs", "GatewayConfig", ["client_auth", "bearer"]),
+    "gateway": ("services/gateway/src/config.rs", "GatewayConfig", ["client_auth", "bearer", "rate_limits"]),
     "auth": ("services/auth/src/config.rs", "AuthConfig", ["tokens", "sessions", "login", "accounts", "peers"]),
 }
 # The values of a service (`<service>.<section>`, camelCase) that are its settings file's sections.
 SETTINGS_SECTIONS = {
     "enrolment": ["mail", "proofing", "wallet", "codes", "directory", "certval"],
     "certval": ["trust", "purposes", "revocation", "cache", "devPki"],
-    "gateway": ["clientAuth", "bearer"],
+    "gateway": ["clientAuth", "bearer", "rateLimits"],
     "auth": ["tokens", "sessions", "login", "accounts", "peers"],
 }
 # The purposes certval knows (the keys `certval.purposes` accepts).

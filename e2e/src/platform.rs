@@ -123,6 +123,9 @@ pub struct Options {
     pub bin_dir: Option<PathBuf>,
     /// How long start-up may take until every process is SERVING.
     pub ready_timeout: Duration,
+    /// The gateway's rate limits (its defaults); off for benchmarks that measure
+    /// capacity from one client certificate.
+    pub rate_limits: bool,
 }
 
 impl Default for Options {
@@ -137,6 +140,7 @@ impl Default for Options {
             db_max_connections: None,
             bin_dir: None,
             ready_timeout: Duration::from_secs(60),
+            rate_limits: true,
         }
     }
 }
@@ -468,6 +472,12 @@ impl Platform {
                 ),
             ];
             envs.extend(mesh_env("EGIDE_GATEWAY__", dir.path(), "gateway"));
+            if !options.rate_limits {
+                envs.push((
+                    "EGIDE_GATEWAY__RATE_LIMITS__ENABLED".to_owned(),
+                    "false".into(),
+                ));
+            }
             // Certificate revocations clear the gateway's cache of validated clients;
             // session revocations make it refuse access tokens.
             envs.push(("EGIDE_GATEWAY__NATS__URL".to_owned(), nats.url()));

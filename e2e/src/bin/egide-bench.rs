@@ -314,6 +314,8 @@ async fn auth_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let p = Platform::start(Options {
         services: vec![Service::Enrolment, Service::Auth],
         gateway: true,
+        // Capacity from one client certificate, not the gateway's rate limits.
+        rate_limits: false,
         bin_dir: Some(bin_dir.to_path_buf()),
         log_filter: "warn".into(),
         ..Options::default()
@@ -467,6 +469,8 @@ async fn platform_benches(
     let p = Platform::start(Options {
         services: Service::BACKENDS.to_vec(),
         gateway: true,
+        // Capacity from one client certificate, not the gateway's rate limits.
+        rate_limits: false,
         own_postgres: true,
         own_vault: true,
         log_filter: "info".into(),
@@ -984,6 +988,8 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     let p = Platform::start(Options {
         services: vec![Service::Enrolment],
         gateway: true,
+        // Capacity from one client certificate, not the gateway's rate limits.
+        rate_limits: false,
         own_postgres: true,
         own_vault: true,
         log_filter: std::env::var("EGIDE_BENCH_LOG").unwrap_or_else(|_| "info".into()),

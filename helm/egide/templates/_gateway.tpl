@@ -34,8 +34,8 @@ certval.
 {{- define "egide.gatewayConfigFile" -}}
 {{- include "egide.gatewayChecks" . }}
 {{- $a := .root.Values.gateway.clientAuth }}
-# egide-gateway settings, rendered by the egide chart from the values `gateway.clientAuth.*`
-# and `gateway.bearer.*`.
+# egide-gateway settings, rendered by the egide chart from the values `gateway.clientAuth.*`,
+# `gateway.bearer.*` and `gateway.rateLimits.*`.
 # Listeners, TLS files, routes, NATS and Vault come from EGIDE_GATEWAY__* environment
 # variables; EGIDE_GATEWAY__<SECTION>__<FIELD> variables also override this file.
 
@@ -56,4 +56,20 @@ jwks_refresh_secs = {{ include "egide.tomlInt" $b.jwksRefreshSecs }}
 jwks_min_refetch_secs = {{ include "egide.tomlInt" $b.jwksMinRefetchSecs }}
 revocation_lookback_secs = {{ include "egide.tomlInt" $b.revocationLookbackSecs }}
 policy = {{ $b.policy | toRawJson }}
+{{- $r := .root.Values.gateway.rateLimits }}
+
+[rate_limits]
+enabled = {{ $r.enabled }}
+{{- range $c := $r.classes }}
+
+[[rate_limits.classes]]
+name = {{ $c.name | toRawJson }}
+routes = {{ $c.routes | toRawJson }}
+{{- with $c.perStructure }}
+per_structure = { per_second = {{ include "egide.tomlFloat" .perSecond }}, burst = {{ include "egide.tomlInt" .burst }} }
+{{- end }}
+{{- with $c.perSubject }}
+per_subject = { per_second = {{ include "egide.tomlFloat" .perSecond }}, burst = {{ include "egide.tomlInt" .burst }} }
+{{- end }}
+{{- end }}
 {{- end }}

@@ -45,6 +45,9 @@ pub struct GatewayConfig {
     /// People: access tokens on protected routes, and the PGSSI-S policy.
     #[serde(default)]
     pub bearer: BearerConfig,
+    /// Rate limits per structure and per person, by class of routes (GCRA).
+    #[serde(default)]
+    pub rate_limits: RateLimitConfig,
     /// Logs.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
@@ -146,6 +149,7 @@ impl GatewayConfig {
             vault: None,
             client_auth: ClientAuthConfig::default(),
             bearer: BearerConfig::default(),
+            rate_limits: RateLimitConfig::default(),
             telemetry: TelemetryConfig::default(),
         }
     }
@@ -188,5 +192,100 @@ impl Default for BearerConfig {
             policy_file: None,
             policy: String::new(),
         }
+    }
+}
+
+/// A sustained rate and a burst.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    /// Requests per second, sustained.
+    pub per_second: f64,
+    /// Requests allowed at once above it (at least 1).
+    pub burst: u32,
+}
+
+/// The limits of a class of routes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateClass {
+    /// Its name, in refusals and metrics.
+    pub name: String,
+    /// Route prefixes (gRPC paths, HTTP paths); the longest matching prefix of any class
+    /// wins, `""` matches everything.
+    pub routes: Vec<String>,
+    /// Per structure certificate (its idNat_Struct), when one was shown.
+    #[serde(default)]
+    pub per_structure: Option<Rate>,
+    /// Per person (category and subject of the access token), on routes that need one.
+    #[serde(default)]
+    pub per_subject: Option<Rate>,
+}
+
+/// `[rate_limits]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Off: nothing is limited.
+    pub enabled: bool,
+    /// The classes.
+    pub classes: Vec<RateClass>,
+}
+
+impl Default for RateLimitConfig {
+    /// Logins and token refreshes are limited more tightly than other calls, and TOTP
+    /// enrolment (a guessable six-digit code) most.
+    fn default() -> Self {
+        let rate = |per_second, burst| Some(Rate { per_second, burst });
+        let auth = |rpc: &str| format!("/egide.auth.v1.AuthService/{rpc}");
+        Self {
+            enabled: true,
+            classes: vec![
+                RateClass {
+                    name: "default".into(),
+                    routes: vec![String::new()],
+                    per_structure: rate(2_000.0, 4_000),
+                    per_subject: rate(20.0, 40),
+                },
+                RateClass {
+                    name: "login".into(),
+                    routes: vec![
+                        auth("StartLogin"),
+                        auth("CompleteLogin"),
+                        auth("PasswordLogin"),
+                        auth("RefreshSession"),
+                        "/oauth2/token".into(),
+                    ],
+                    per_structure: rate(1_000.0, 2_000),
+                    per_subject: None,
+                },
+                RateClass {
+                    name: "totp".into(),
+                    routes: vec![auth("StartTotpEnrolment"), auth("ConfirmTotpEnrolment")],
+                    per_structure: rate(50.0, 100),
+                    per_subject: rate(0.1, 5),
+                },
+            ],
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// Refuses rates that are not positive and finite, and empty bursts.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for class in &self.classes {
+            for rate in [class.per_structure, class.per_subject]
+                .into_iter()
+                .flatten()
+            {
+                if !(rate.per_second.is_finite() && rate.per_second > 0.0) || rate.burst == 0 {
+                    anyhow::bail!(
+                        "rate_limits class {:?}: per_second must be > 0 and burst ≥ 1",
+                        class.name
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 }

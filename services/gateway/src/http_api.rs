@@ -108,6 +108,13 @@ fn metrics(router: &Router) -> String {
     }
     router.auth.render_metrics(&mut out);
     router.bearer.render_metrics(&mut out);
+    let _ = writeln!(
+        out,
+        "# HELP egide_gateway_rate_limited_total Calls refused by a rate limit.\n\
+         # TYPE egide_gateway_rate_limited_total counter\n\
+         egide_gateway_rate_limited_total {}",
+        router.limiter.refused.load(Ordering::Relaxed)
+    );
     let ready = u8::from(router.readiness.is_ready());
     let _ = writeln!(
         out,

@@ -17,6 +17,7 @@ pub mod dev_tls;
 mod http_api;
 mod oauth;
 mod proxy;
+pub mod ratelimit;
 mod tls;
 
 use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};

@@ -129,6 +129,9 @@ async fn token(
     let form = Form::parse(&headers, &body)?;
     let client_id = form.required("client_id")?;
     let metadata = authenticated_client(&gateway, &peer).await?;
+    gateway
+        .rate_limit("/oauth2/token", metadata.as_ref())
+        .map_err(|status| OAuthError::from_backend(&status))?;
     let grant_type = form.required("grant_type")?;
     if grant_type != "refresh_token" {
         return Err(OAuthError::bad(
@@ -239,6 +242,9 @@ async fn revoke(
     let form = Form::parse(&headers, &body)?;
     let client_id = form.required("client_id")?;
     let mut metadata = authenticated_client(&gateway, &peer).await?;
+    gateway
+        .rate_limit("/oauth2/revoke", metadata.as_ref())
+        .map_err(|status| OAuthError::from_backend(&status))?;
     let token = form.required("token")?;
     let hint = form.optional("token_type_hint").unwrap_or_default();
     let looks_like_jwt = token.bytes().filter(|b| *b == b'.').count() == 2;

@@ -13,7 +13,7 @@ use std::{
 use bytes::Buf as _;
 use egide_kit::{ApiError, FieldViolation, health::Readiness};
 use futures::StreamExt as _;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::{BodyExt as _, BodyStream, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -27,6 +27,7 @@ use crate::{
     bearer::Bearer,
     client_auth::{ClientAuth, peer::PeerChain},
     config::GatewayConfig,
+    ratelimit::{Key, RateLimiter},
 };
 
 /// Request counters of one route.
@@ -55,6 +56,7 @@ pub struct Router {
     backends: BTreeMap<String, Channel>,
     pub(crate) auth: Arc<ClientAuth>,
     pub(crate) bearer: Arc<Bearer>,
+    pub(crate) limiter: RateLimiter,
     local: Routes,
     timeout: Duration,
     max_message: usize,
@@ -106,12 +108,29 @@ impl Router {
             backends: backends.into_iter().collect(),
             auth,
             bearer,
+            limiter: RateLimiter::new(&config.rate_limits)?,
             local: Routes::new(health).add_service(reflection),
             timeout: Duration::from_millis(config.route_timeout_ms),
             max_message: config.max_message_bytes,
             readiness,
             counters,
         })
+    }
+
+    /// Spends the budgets of the verified structure and person (headers set by client
+    /// authentication and the bearer check) on `route`.
+    pub(crate) fn rate_limit(&self, route: &str, headers: &HeaderMap) -> Result<(), Status> {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let structure = text(egide_kit::caller::STRUCTURE_ID);
+        let subject = text(egide_kit::caller::PERSON_CATEGORY)
+            .zip(text(egide_kit::caller::PERSON_SUBJECT))
+            .map(|(category, subject)| format!("{category}:{subject}"));
+        let keys: Vec<Key<'_>> = structure
+            .map(Key::Structure)
+            .into_iter()
+            .chain(subject.as_deref().map(Key::Subject))
+            .collect();
+        self.limiter.check(route, &keys)
     }
 
     /// The channel of backend `name`.
@@ -164,6 +183,9 @@ impl Router {
                     peer.map(|p| p.leaf_sha256_hex.as_str()),
                 )
                 .await;
+        }
+        if admitted.is_ok() && !matches!(target, Target::Local) {
+            admitted = self.rate_limit(&path, request.headers());
         }
         let (route, response) = match (admitted, target) {
             (Err(status), Target::Backend(name, _)) => (name, status.into_http()),

@@ -23,7 +23,7 @@ use tonic_health::pb::{
 use tonic_types::StatusExt as _;
 
 use crate::{
-    mtls::{MtlsApp, connect, gateway_config, spawn_mtls_app},
+    mtls::{MtlsApp, connect, gateway_config, spawn_mtls_app, spawn_mtls_app_with},
     pki::{ClientCert, Leaf, TestPki},
 };
 
@@ -392,4 +392,52 @@ async fn a_certificate_without_its_key_fails_the_handshake() {
     assert!(error.to_string().contains("DecryptError"), "{error}");
     shutdown.cancel();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// GCRA per structure certificate: the burst passes, the next call is RESOURCE_EXHAUSTED
+/// `rate_limited` with the delay to wait; another structure keeps its own budget.
+#[tokio::test]
+async fn each_structure_has_its_own_rate_budget() {
+    use egide_gateway::ratelimit::{Rate, RateClass, RateLimitConfig};
+    let app = spawn_mtls_app_with(|c| {
+        c.rate_limits = RateLimitConfig {
+            enabled: true,
+            classes: vec![RateClass {
+                name: "default".into(),
+                routes: vec![String::new()],
+                per_structure: Some(Rate {
+                    per_second: 0.5,
+                    burst: 3,
+                }),
+                per_subject: None,
+            }],
+        };
+    })
+    .await;
+    let first = app
+        .pki
+        .issue(&Leaf::auth_cli(&idnat_struct(), "CH Un", "DPI"));
+    let other_id = format!("1{}", Finess::from_body(75_000_002));
+    let second = app.pki.issue(&Leaf::auth_cli(&other_id, "CH Deux", "DPI"));
+    let first = app.connect(Some(&first)).await;
+    for _ in 0..3 {
+        call(&first).await.expect("within the burst");
+    }
+    let status = call(&first).await.expect_err("over the budget");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(refusal(&status).0, "rate_limited");
+    let wait = status
+        .get_error_details()
+        .retry_info()
+        .unwrap()
+        .retry_delay
+        .unwrap();
+    assert!(
+        wait > Duration::from_secs(1) && wait <= Duration::from_secs(2),
+        "{wait:?}"
+    );
+    call(&app.connect(Some(&second)).await)
+        .await
+        .expect("another structure's budget is whole");
+    assert_eq!(app.metric("egide_gateway_rate_limited_total").await, 1);
 }

@@ -119,6 +119,11 @@ impl Drop for MtlsApp {
 /// certval (trusting a fresh test hierarchy; revocation status unknown = allowed, as no
 /// CRL server runs here), the probe, and a gateway with `client_auth.mode = required`.
 pub async fn spawn_mtls_app() -> MtlsApp {
+    spawn_mtls_app_with(|_| {}).await
+}
+
+/// [`spawn_mtls_app`] with the gateway's configuration changed by `tweak`.
+pub async fn spawn_mtls_app_with(tweak: impl FnOnce(&mut GatewayConfig)) -> MtlsApp {
     egide_kit::telemetry::init_for_tests();
     let dir = std::env::temp_dir().join(format!(
         "egide-gateway-mtls-{}",
@@ -193,6 +198,7 @@ pub async fn spawn_mtls_app() -> MtlsApp {
     // certval over the mesh; the probe ("common") in plain text, where it sees exactly
     // what the gateway forwards.
     config.mesh = Some(egide_kit::mesh::dev::test_config("gateway"));
+    tweak(&mut config);
     let gateway = Gateway::start(config, shutdown.clone())
         .await
         .expect("gateway starts");
