@@ -35,8 +35,10 @@ pub struct Imported {
 
 /// Streams `path` as a `source` file, reading it in [`CHUNK`]s (flat memory), and waits
 /// for the result. `on_progress(bytes_read)` is called on every progress message.
+/// `operator` authorises it (see `Platform::operator_metadata`).
 pub async fn import_file(
     client: &mut EnrolmentServiceClient<Channel>,
+    operator: tonic::metadata::MetadataMap,
     source: DirectorySource,
     path: &Path,
     header: ImportHeader,
@@ -57,11 +59,6 @@ pub async fn import_file(
             source: source as i32,
             file_name: name,
             size_bytes: size,
-            operator: if header.operator.is_empty() {
-                "e2e".into()
-            } else {
-                header.operator.clone()
-            },
             ..header
         })),
     };
@@ -87,6 +84,7 @@ pub async fn import_file(
     });
     let started = Instant::now();
     let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+    *request.metadata_mut() = operator;
     request.set_timeout(Duration::from_secs(6 * 3600));
     let mut stream = client.import_directory(request).await?.into_inner();
     let mut rejects = 0;

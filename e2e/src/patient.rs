@@ -359,10 +359,19 @@ pub fn expect_state(wallet: &Wallet, state: WalletState, when: &str) -> anyhow::
     Ok(())
 }
 
-/// An operator session through `platform` with two factors: the first operator logs in
-/// with the password, enrols TOTP (the CLI's `egide totp enrol`, the code computed as an
-/// authenticator app would), then logs in with password and code.
+/// The first operator's session through `platform`, with two factors (made once per
+/// platform, then refreshed: see `Platform::operator_tokens`).
 pub async fn operator_session(
+    platform: &Platform,
+) -> anyhow::Result<egide_proto::auth::v1::TokenResponse> {
+    platform.operator_tokens().await
+}
+
+/// A new operator session with two factors: the first operator logs in with the password,
+/// enrols TOTP (the CLI's `egide totp enrol`, the code computed as an authenticator app
+/// would), then logs in with password and code. Once per platform: a second enrolment
+/// would need a session that used the first TOTP.
+pub(crate) async fn first_operator_session(
     platform: &Platform,
 ) -> anyhow::Result<egide_proto::auth::v1::TokenResponse> {
     use egide_auth::accounts::totp;

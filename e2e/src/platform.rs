@@ -269,6 +269,8 @@ pub struct Platform {
     dir: TempDir,
     /// The service ports, held until the platform is gone.
     _leases: Vec<PortLease>,
+    /// The operator session of [`Platform::operator_metadata`], and when it was obtained.
+    operator: tokio::sync::Mutex<Option<(egide_proto::auth::v1::TokenResponse, Instant)>>,
 }
 
 impl Platform {
@@ -540,6 +542,7 @@ impl Platform {
             bin_dir,
             dir,
             _leases: leases,
+            operator: tokio::sync::Mutex::new(None),
         };
         let all = platform.services();
         for &s in &all {
@@ -554,6 +557,60 @@ impl Platform {
     /// Every process of this platform, gateway last.
     pub fn services(&self) -> Vec<Service> {
         self.lock().keys().copied().collect()
+    }
+
+    /// What makes a call an operator's, for operator routes (directory imports, structure
+    /// registrations without the directory, …): through the gateway, an operator session
+    /// with two factors (the first operator's, logged in once and refreshed as needed);
+    /// straight to a service, the headers the gateway would set for one.
+    pub async fn operator_metadata(&self) -> anyhow::Result<tonic::metadata::MetadataMap> {
+        if self.gateway_channel.is_none() {
+            return Ok(Self::operator_metadata_direct());
+        }
+        let tokens = self.operator_tokens().await?;
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.insert(
+            "authorization",
+            format!("Bearer {}", tokens.access_token).parse()?,
+        );
+        Ok(metadata)
+    }
+
+    /// The first operator's session (two factors): logged in once, refreshed when its
+    /// access token is two minutes old.
+    pub async fn operator_tokens(&self) -> anyhow::Result<egide_proto::auth::v1::TokenResponse> {
+        let mut slot = self.operator.lock().await;
+        let (tokens, at) = match slot.take() {
+            Some((tokens, at)) if at.elapsed() < Duration::from_secs(120) => (tokens, at),
+            Some((tokens, _)) => {
+                use egide_proto::auth::v1::{
+                    RefreshSessionRequest, auth_service_client::AuthServiceClient,
+                };
+                let refreshed = AuthServiceClient::new(self.api_channel(Service::Auth)?)
+                    .refresh_session(RefreshSessionRequest {
+                        refresh_token: tokens.refresh_token,
+                        client_id: "egide-cli".into(),
+                    })
+                    .await?
+                    .into_inner();
+                (refreshed, Instant::now())
+            }
+            None => (
+                crate::patient::first_operator_session(self).await?,
+                Instant::now(),
+            ),
+        };
+        *slot = Some((tokens.clone(), at));
+        Ok(tokens)
+    }
+
+    /// The headers the gateway sets for an operator with two factors, for calls straight
+    /// to a service (whose channels play the gateway).
+    pub fn operator_metadata_direct() -> tonic::metadata::MetadataMap {
+        egide_kit::caller::PersonCaller::test_operator("e2e")
+            .request(())
+            .metadata()
+            .clone()
     }
 
     /// The temp directory holding the logs.

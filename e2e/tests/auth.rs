@@ -107,6 +107,7 @@ async fn a_professional_logs_in_with_the_cps_card_and_only_their_own() -> anyhow
     let mut enrolment = p.enrolment()?;
     import_file(
         &mut enrolment,
+        p.operator_metadata().await?,
         DirectorySource::Rpps,
         &m.rpps_file,
         ImportHeader::default(),

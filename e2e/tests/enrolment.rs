@@ -80,10 +80,14 @@ async fn list_imports(
     source: DirectorySource,
 ) -> anyhow::Result<ListDirectoryImportsResponse> {
     Ok(p.enrolment()?
-        .list_directory_imports(ListDirectoryImportsRequest {
-            source: source as i32,
-            page_size: 20,
-        })
+        .list_directory_imports(tonic::Request::from_parts(
+            p.operator_metadata().await?,
+            tonic::Extensions::default(),
+            ListDirectoryImportsRequest {
+                source: source as i32,
+                page_size: 20,
+            },
+        ))
         .await?
         .into_inner())
 }
@@ -96,6 +100,7 @@ fn counts(import: &DirectoryImport) -> ImportCounts {
 async fn import(p: &Platform, source: DirectorySource, path: &Path) -> anyhow::Result<Imported> {
     let imported = import_file(
         &mut p.enrolment()?,
+        p.operator_metadata().await?,
         source,
         path,
         ImportHeader::default(),
@@ -167,7 +172,8 @@ async fn killing_enrolment_mid_import_loses_nothing() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     let p = Platform::start(Options {
-        services: vec![Service::Enrolment, Service::Audit],
+        // auth: imports are an operator's, through the gateway.
+        services: vec![Service::Enrolment, Service::Auth, Service::Audit],
         gateway: true,
         ..Options::default()
     })
@@ -176,12 +182,14 @@ async fn killing_enrolment_mid_import_loses_nothing() -> anyhow::Result<()> {
     // 1. Stream the file through the gateway; kill -9 enrolment once half of it was read.
     let read = Arc::new(AtomicU64::new(0));
     let t = Instant::now();
+    let operator = p.operator_metadata().await?;
     let killed_import = tokio::spawn({
         let mut client = p.enrolment()?;
         let (path, read) = (m.rpps_file.clone(), read.clone());
         async move {
             import_file(
                 &mut client,
+                operator,
                 DirectorySource::Rpps,
                 &path,
                 ImportHeader::default(),

@@ -85,6 +85,7 @@ async fn mid_run_fault(fault: Fault) -> anyhow::Result<()> {
     let done = Arc::new(AtomicU64::new(0));
     let run = tokio::spawn(load::register_structures(
         p.enrolment_pool(4)?,
+        p.operator_metadata().await?,
         1..EVENTS + 1,
         CALLERS,
         None,
@@ -217,24 +218,40 @@ async fn nats_killed_mid_run_loses_and_duplicates_nothing() -> anyhow::Result<()
     mid_run_fault(Fault::KillNats).await
 }
 
-/// Registers FINESS bodies `bodies` one by one; every call must succeed.
+/// Registers FINESS bodies `bodies` one by one as an operator, through the platform's
+/// usual path (the gateway when it runs); every call must succeed.
 async fn register_each(
     p: &Platform,
     bodies: std::ops::Range<u32>,
     into: &mut Registered,
 ) -> anyhow::Result<()> {
-    let mut client = p.enrolment()?;
+    let operator = p.operator_metadata().await?;
+    register_each_on(p, p.enrolment()?, operator, bodies, into).await
+}
+
+/// [`register_each`] on `client`, authorised by `operator`.
+async fn register_each_on(
+    p: &Platform,
+    mut client: egide_proto::enrolment::v1::enrolment_service_client::EnrolmentServiceClient<
+        tonic::transport::Channel,
+    >,
+    operator: tonic::metadata::MetadataMap,
+    bodies: std::ops::Range<u32>,
+    into: &mut Registered,
+) -> anyhow::Result<()> {
     for n in bodies {
-        let answer = client
-            .register_structure(load::structure_request(n))
-            .await
-            .map_err(|s| {
-                p.failure(format!(
-                    "RegisterStructure {n}: {:?}: {}",
-                    s.code(),
-                    s.message()
-                ))
-            })?;
+        let request = tonic::Request::from_parts(
+            operator.clone(),
+            tonic::Extensions::default(),
+            load::structure_request(n),
+        );
+        let answer = client.register_structure(request).await.map_err(|s| {
+            p.failure(format!(
+                "RegisterStructure {n}: {:?}: {}",
+                s.code(),
+                s.message()
+            ))
+        })?;
         into.ok.push(
             answer
                 .into_inner()
@@ -278,8 +295,12 @@ async fn expect_down(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_down_for_a_minute() -> anyhow::Result<()> {
     let _one_at_a_time = LOCK.lock().await;
-    // Through the gateway: the public path must keep working while NATS is away.
+    // Through the gateway before and after; during the outage the gateway refuses what
+    // needs a person (it cannot follow session revocations: it fails closed) and serves
+    // the public path, while enrolment itself keeps taking writes.
     let p = Platform::start(Options {
+        // auth: the registrations are an operator's, through the gateway.
+        services: vec![Service::Enrolment, Service::Auth, Service::Audit],
         gateway: true,
         ..Options::default()
     })
@@ -300,9 +321,40 @@ async fn nats_down_for_a_minute() -> anyhow::Result<()> {
             .await?;
         println!("{service} while NATS is down: {reason}");
     }
-    // 50 registrations spread over the outage; they only need Postgres.
+    let refused = p
+        .enrolment()?
+        .register_structure(tonic::Request::from_parts(
+            p.operator_metadata().await?,
+            tonic::Extensions::default(),
+            load::structure_request(1_000),
+        ))
+        .await
+        .expect_err("person-authenticated calls fail closed without NATS");
+    ensure!(
+        refused.code() == tonic::Code::Unavailable
+            && egide_kit::error::decode(&refused).0.as_deref()
+                == Some("token_verification_unavailable"),
+        "while NATS is down the gateway answered {refused:?}"
+    );
+    let public = p
+        .enrolment()?
+        .get_structure(egide_proto::enrolment::v1::GetStructureRequest {
+            id_nat_struct: registered.ok[0].clone(),
+        })
+        .await;
+    ensure!(public.is_ok(), "the public path failed: {public:?}");
+    // 50 registrations spread over the outage, straight to enrolment (as the gateway
+    // would forward an operator's); they only need Postgres.
+    let direct = p.enrolment_pool_direct(1)?.remove(0);
     for i in 0..50 {
-        register_each(&p, 21 + i..22 + i, &mut registered).await?;
+        register_each_on(
+            &p,
+            direct.clone(),
+            Platform::operator_metadata_direct(),
+            21 + i..22 + i,
+            &mut registered,
+        )
+        .await?;
         if i % 10 == 9 {
             for service in [Service::Enrolment, Service::Audit] {
                 if let Err(state) = expect_down(&p, service, "nats", "nats: ").await {

@@ -88,19 +88,6 @@ pub fn or_dash(value: &str) -> &str {
     if value.is_empty() { "-" } else { value }
 }
 
-/// The operator a verb acts as.
-#[derive(Args, Debug, Clone)]
-pub struct OperatorArg {
-    /// Operator id recorded with the change (default: $USER, else "operator").
-    #[arg(
-        long = "operator",
-        env = "USER",
-        default_value = "operator",
-        hide_env_values = true
-    )]
-    pub operator: String,
-}
-
 /// `--json`.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct JsonArg {

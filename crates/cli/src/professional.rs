@@ -18,8 +18,8 @@ use egide_sims::mailbox::Mailbox;
 
 use crate::{
     client::{
-        Enrolment, JsonArg, OperatorArg, Show, enrolment, fmt_opt_time, or_dash, required,
-        short_enum, show, step,
+        Enrolment, JsonArg, Show, enrolment, fmt_opt_time, or_dash, required, short_enum, show,
+        step,
     },
     phone::{Inbox, NewDevice, mailbox, print_devices},
 };
@@ -48,8 +48,6 @@ pub enum ProfessionalCommand {
         /// Phone number for the SMS code (E.164 or national format).
         #[arg(long)]
         phone: String,
-        #[command(flatten)]
-        operator: OperatorArg,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -92,15 +90,17 @@ pub async fn run(run_dir: &Path, command: ProfessionalCommand) -> anyhow::Result
             id_nat_ps,
             email,
             phone,
-            operator,
             json,
         } => {
+            // As the operator logged in, recorded in the event.
+            let token = crate::account::account_token(run_dir).await?;
             let request = SetProfessionalContactsRequest {
                 id_nat_ps,
                 contacts: Some(ContactChannels { email, phone }),
-                operator: operator.operator,
             };
-            let r = client.set_professional_contacts(request).await?;
+            let r = client
+                .set_professional_contacts(crate::session::bearer(&token, request)?)
+                .await?;
             (required(r.into_inner().professional, "professional")?, json)
         }
         ProfessionalCommand::Activate {

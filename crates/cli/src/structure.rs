@@ -8,7 +8,7 @@ use egide_proto::enrolment::v1::{
     register_structure_request, structure,
 };
 
-use crate::client::{JsonArg, OperatorArg, Show, enrolment, fmt_time, or_dash, required, show};
+use crate::client::{JsonArg, Show, enrolment, fmt_time, or_dash, required, show};
 
 /// `egide structure …`
 #[derive(Subcommand)]
@@ -25,11 +25,9 @@ pub enum StructureCommand {
         /// Name (raison sociale); for a FINESS, the directory's name when left out.
         #[arg(long, required_unless_present = "finess")]
         name: Option<String>,
-        /// Register a SIRET that no directory lists (recorded with the operator).
+        /// Register a SIRET that no directory lists (as the operator logged in, recorded).
         #[arg(long)]
         without_directory: bool,
-        #[command(flatten)]
-        operator: OperatorArg,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -51,7 +49,6 @@ pub async fn run(run_dir: &Path, command: StructureCommand) -> anyhow::Result<Ex
             siret,
             name,
             without_directory,
-            operator,
             json,
         } => {
             let identifier = match (finess, siret) {
@@ -62,8 +59,13 @@ pub async fn run(run_dir: &Path, command: StructureCommand) -> anyhow::Result<Ex
             let request = RegisterStructureRequest {
                 identifier,
                 name: name.unwrap_or_default(),
-                operator: operator.operator,
                 allow_without_directory: without_directory,
+            };
+            let request = if without_directory {
+                let token = crate::account::account_token(run_dir).await?;
+                crate::session::bearer(&token, request)?
+            } else {
+                tonic::Request::new(request)
             };
             let response = client.register_structure(request).await?.into_inner();
             (response.structure, json)

@@ -572,6 +572,7 @@ async fn rpc_bench(p: &Platform, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     );
     let reg = register_structures(
         p.enrolment_pool_direct(8)?,
+        Platform::operator_metadata_direct(),
         10_000_000..99_999_999,
         RPC_CALLERS,
         Some(Instant::now() + Duration::from_secs(RPC_SECONDS)),
@@ -986,7 +987,8 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     ));
 
     let p = Platform::start(Options {
-        services: vec![Service::Enrolment],
+        // auth: imports are an operator's, through the gateway.
+        services: vec![Service::Enrolment, Service::Auth],
         gateway: true,
         // Capacity from one client certificate, not the gateway's rate limits.
         rate_limits: false,
@@ -1022,6 +1024,7 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     let mut client = p.enrolment()?;
     let finess = egide_e2e::directory::import_file(
         &mut client,
+        p.operator_metadata().await?,
         DirectorySource::Finess,
         &m.finess_file,
         ImportHeader::default(),
@@ -1030,6 +1033,7 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     .await?;
     let rpps = egide_e2e::directory::import_file(
         &mut client,
+        p.operator_metadata().await?,
         DirectorySource::Rpps,
         &m.rpps_file,
         ImportHeader::default(),
@@ -1084,6 +1088,7 @@ async fn directory_bench(bin_dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<
     // The same file again: nothing changes.
     let again = egide_e2e::directory::import_file(
         &mut client,
+        p.operator_metadata().await?,
         DirectorySource::Rpps,
         &m.rpps_file,
         ImportHeader {

@@ -217,6 +217,7 @@ pub async fn get(
 /// `SetProfessionalContacts`.
 pub async fn set_contacts(
     ctx: &Ctx,
+    operator: String,
     req: pb::SetProfessionalContactsRequest,
 ) -> Result<pb::SetProfessionalContactsResponse, ApiError> {
     let id = parse_id(&req.id_nat_ps)?;
@@ -236,16 +237,9 @@ pub async fn set_contacts(
             "8 to 15 digits",
         ));
     }
-    if !crate::wallets::valid_operator(&req.operator) {
-        violations.push(egide_kit::error::FieldViolation::new(
-            "operator",
-            "1 to 64 characters",
-        ));
-    }
     let (Some(phone), true) = (phone, violations.is_empty()) else {
         return Err(ApiError::invalid_argument(violations));
     };
-    let operator = req.operator.trim().to_owned();
     let txn = ctx.platform.db.begin().await?;
     let r = row(&txn, &id, true).await?;
     txn.execute(Statement::from_sql_and_values(

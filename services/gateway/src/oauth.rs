@@ -128,10 +128,7 @@ async fn token(
 ) -> Result<Response, OAuthError> {
     let form = Form::parse(&headers, &body)?;
     let client_id = form.required("client_id")?;
-    let metadata = authenticated_client(&gateway, &peer).await?;
-    gateway
-        .rate_limit("/oauth2/token", metadata.as_ref())
-        .map_err(|status| OAuthError::from_backend(&status))?;
+    let metadata = authenticated_client(&gateway, &peer, "/oauth2/token").await?;
     let grant_type = form.required("grant_type")?;
     if grant_type != "refresh_token" {
         return Err(OAuthError::bad(
@@ -241,10 +238,7 @@ async fn revoke(
 ) -> Result<Response, OAuthError> {
     let form = Form::parse(&headers, &body)?;
     let client_id = form.required("client_id")?;
-    let mut metadata = authenticated_client(&gateway, &peer).await?;
-    gateway
-        .rate_limit("/oauth2/revoke", metadata.as_ref())
-        .map_err(|status| OAuthError::from_backend(&status))?;
+    let mut metadata = authenticated_client(&gateway, &peer, "/oauth2/revoke").await?;
     let token = form.required("token")?;
     let hint = form.optional("token_type_hint").unwrap_or_default();
     let looks_like_jwt = token.bytes().filter(|b| *b == b'.').count() == 2;
@@ -290,9 +284,13 @@ async fn revoke(
     }
 }
 
-/// The client's structure certificate, validated (RFC 8705 §2.1), as the metadata auth is
-/// called with.
-async fn authenticated_client(gateway: &Router, peer: &Peer) -> Result<MetadataMap, OAuthError> {
+/// Authenticates the client by its structure certificate (RFC 8705 §2.1) and spends one request of its budget for
+/// `route`; the metadata carry the structure and the client's address for the backend.
+async fn authenticated_client(
+    gateway: &Router,
+    peer: &Peer,
+    route: &str,
+) -> Result<MetadataMap, OAuthError> {
     let mut headers = HeaderMap::new();
     gateway
         .auth
@@ -309,7 +307,11 @@ async fn authenticated_client(gateway: &Router, peer: &Peer) -> Result<MetadataM
     if let Ok(ip) = HeaderValue::from_str(&peer.ip.to_string()) {
         headers.insert(egide_kit::caller::CLIENT_IP, ip);
     }
-    Ok(MetadataMap::from_headers(headers))
+    let metadata = MetadataMap::from_headers(headers);
+    gateway
+        .rate_limit(route, metadata.as_ref())
+        .map_err(|status| OAuthError::from_backend(&status))?;
+    Ok(metadata)
 }
 
 fn auth(gateway: &Router) -> Result<AuthServiceClient<tonic::transport::Channel>, OAuthError> {

@@ -7,6 +7,7 @@
 //! simulators of the outside world (mail relay, identity proofing) start before the
 //! services; the first `up` also seeds a demo directory.
 
+mod operator;
 mod postgres;
 mod seed;
 mod sims;

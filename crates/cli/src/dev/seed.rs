@@ -10,12 +10,9 @@ use std::{
 
 use egide_directory::{finess, ins, rpps, synth::SynthSpec};
 use egide_ids::RppsPolicy;
-use egide_proto::enrolment::v1::{DirectorySource, ImportState, ListDirectoryImportsRequest};
+use egide_proto::enrolment::v1::{DirectorySource, ImportState};
 
-use crate::{
-    client::enrolment,
-    directory::{ImportOptions, Verbosity, import_files, write_synth},
-};
+use crate::directory::{ImportOptions, Verbosity, import_files, write_synth};
 
 /// Small enough to import in a second or two.
 fn demo_spec() -> SynthSpec {
@@ -52,15 +49,9 @@ pub async fn ensure(run_dir: &Path) -> anyhow::Result<Demo> {
         std::fs::rename(&partial, &dir)?;
         println!("  directory demo files written to {}", dir.display());
     }
-    let imported = enrolment(run_dir)
-        .await?
-        .list_directory_imports(ListDirectoryImportsRequest {
-            source: DirectorySource::Unspecified.into(),
-            page_size: 200,
-        })
-        .await?
-        .into_inner()
-        .imports;
+    // Imports are an operator's: the first operator, with two factors.
+    super::operator::ensure_session(run_dir, &run_dir.join("operator-password")).await?;
+    let imported = crate::directory::imports(run_dir).await?.imports;
     let files: Vec<(DirectorySource, PathBuf)> = demo_files(&dir)?
         .into_iter()
         .filter(|(source, _)| {
@@ -73,7 +64,7 @@ pub async fn ensure(run_dir: &Path) -> anyhow::Result<Demo> {
         let options = ImportOptions {
             allow_older: false,
             allow_mass_deactivation: false,
-            operator: "egide-dev-up".into(),
+            access_token: crate::account::account_token(run_dir).await?,
         };
         println!("  directory importing the demo files:");
         if import_files(run_dir, &files, &options, Verbosity::Brief).await? != ExitCode::SUCCESS {

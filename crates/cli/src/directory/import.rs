@@ -37,8 +37,8 @@ pub struct ImportOptions {
     pub allow_older: bool,
     /// Apply even if many active entries would be deactivated.
     pub allow_mass_deactivation: bool,
-    /// Who runs the import.
-    pub operator: String,
+    /// The operator's access token (the import is theirs, recorded as such).
+    pub access_token: String,
 }
 
 /// How much an import prints.
@@ -102,7 +102,6 @@ async fn import_one(
         size_bytes: size,
         allow_older: options.allow_older,
         allow_mass_deactivation: options.allow_mass_deactivation,
-        operator: options.operator.clone(),
     };
     let (read_failed, mut read_failure) = oneshot::channel();
     let messages = stream::once(async move {
@@ -112,6 +111,10 @@ async fn import_one(
     })
     .chain(chunks(file, read_failed));
     let mut request = tonic::Request::new(messages);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", options.access_token).parse()?,
+    );
     request.set_timeout(IMPORT_TIMEOUT);
 
     let label = source_names(source).0;

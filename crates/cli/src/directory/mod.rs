@@ -17,7 +17,7 @@ use egide_proto::enrolment::v1::{
 };
 
 pub use self::import::{ImportOptions, Verbosity, import_files};
-use crate::client::{JsonArg, OperatorArg, Show, enrolment, fmt_opt_time, short_enum, show};
+use crate::client::{JsonArg, Show, enrolment, fmt_opt_time, short_enum, show};
 
 /// `egide directory …`
 #[derive(Subcommand)]
@@ -88,8 +88,6 @@ pub struct ImportArgs {
     /// Apply even if a file would deactivate more than the configured share of entries.
     #[arg(long)]
     allow_mass_deactivation: bool,
-    #[command(flatten)]
-    operator: OperatorArg,
 }
 
 /// `egide directory …`
@@ -106,23 +104,16 @@ pub async fn run(run_dir: &Path, command: DirectoryCommand) -> anyhow::Result<Ex
             .into_iter()
             .filter_map(|(source, path)| Some((source, path?)))
             .collect::<Vec<_>>();
+            // As the operator logged in: enrolment records who imported.
             let options = ImportOptions {
                 allow_older: args.allow_older,
                 allow_mass_deactivation: args.allow_mass_deactivation,
-                operator: args.operator.operator,
+                access_token: crate::account::account_token(run_dir).await?,
             };
             import_files(run_dir, &files, &options, Verbosity::Full).await
         }
         DirectoryCommand::Status { json } => {
-            let response = enrolment(run_dir)
-                .await?
-                .list_directory_imports(ListDirectoryImportsRequest {
-                    source: DirectorySource::Unspecified.into(),
-                    page_size: 200,
-                })
-                .await?
-                .into_inner();
-            show(&response, json)?;
+            show(&imports(run_dir).await?, json)?;
             Ok(ExitCode::SUCCESS)
         }
         DirectoryCommand::Rejects {
@@ -209,6 +200,7 @@ async fn rejects(
     limit: u64,
     json: JsonArg,
 ) -> anyhow::Result<ExitCode> {
+    let token = crate::account::account_token(run_dir).await?;
     let mut client = enrolment(run_dir).await?;
     let mut all = ListImportRejectsResponse::default();
     let mut after_line = 0;
@@ -218,11 +210,14 @@ async fn rejects(
             break;
         }
         let page = client
-            .list_import_rejects(ListImportRejectsRequest {
-                import_id: import_id.clone(),
-                after_line,
-                page_size: u32::try_from(remaining.min(1000)).unwrap_or(1000),
-            })
+            .list_import_rejects(crate::session::bearer(
+                &token,
+                ListImportRejectsRequest {
+                    import_id: import_id.clone(),
+                    after_line,
+                    page_size: u32::try_from(remaining.min(1000)).unwrap_or(1000),
+                },
+            )?)
             .await?
             .into_inner();
         all.rejects.extend(page.rejects);
@@ -318,4 +313,20 @@ impl Show for ListDirectoryImportsResponse {
 fn extract_date(i: &DirectoryImport) -> String {
     let time = fmt_opt_time(i.extracted_at.as_ref());
     time.get(..10).unwrap_or(&time).to_owned()
+}
+
+/// The last import of each source and the active entities, asked as the operator logged in.
+pub(crate) async fn imports(run_dir: &Path) -> anyhow::Result<ListDirectoryImportsResponse> {
+    let token = crate::account::account_token(run_dir).await?;
+    Ok(enrolment(run_dir)
+        .await?
+        .list_directory_imports(crate::session::bearer(
+            &token,
+            ListDirectoryImportsRequest {
+                source: DirectorySource::Unspecified.into(),
+                page_size: 200,
+            },
+        )?)
+        .await?
+        .into_inner())
 }

@@ -194,6 +194,17 @@ fn rules_protect_a_route_for_every_category_and_open_routes_need_no_person() {
         p.decide(reactivate, Category::Operator, day("2026-06-01"), None),
         Decision::Allowed(_)
     ));
+    // The directories are operators' to change and list.
+    let import = "/egide.enrolment.v1.EnrolmentService/ImportDirectory";
+    assert!(!p.is_open(import, day("2026-06-01")));
+    assert_eq!(
+        p.decide(import, Category::Staff, day("2026-06-01"), None),
+        Decision::CategoryNotAllowed
+    );
+    assert!(matches!(
+        p.decide(import, Category::Operator, day("2026-06-01"), None),
+        Decision::Allowed(_)
+    ));
     // Revoking a certificate is an operator's act; the rest of certval stays open.
     let revoke = "/egide.certval.v1.CertificateValidationService/RevokeCertificate";
     assert!(!p.is_open(revoke, day("2026-06-01")));

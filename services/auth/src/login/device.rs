@@ -5,7 +5,7 @@ use egide_attest::{device::DeviceKey, login::login_message};
 use egide_kit::ApiError;
 use egide_proto::auth::v1::{self as pb, login_owner::Owner};
 use egide_token::Category;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm::{DbBackend, Statement, TransactionTrait};
 use uuid::Uuid;
 
 use super::{Binding, burn_challenge, login_failed};
@@ -74,7 +74,8 @@ pub async fn start(
 struct KeyRow {
     owner: String,
     public_key: Vec<u8>,
-    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    live: bool,
+    ins_digest: String,
 }
 
 /// Step 2: the signature; opens the session.
@@ -87,15 +88,21 @@ pub async fn complete(
 ) -> Result<pb::TokenResponse, ApiError> {
     let challenge = burn_challenge(ctx, challenge_id, MEANS, cnf_x5t).await?;
     let device_id = Uuid::parse_str(&challenge.credential).map_err(|_| login_failed())?;
+    let txn = ctx.platform.db.begin().await?;
+    // The key and its owner in one statement, with shared locks held to the commit: a
+    // concurrent suspension or revocation waits for this login and then revokes its
+    // session too, or commits first and this login sees it.
     let key =
         <KeyRow as sea_orm::FromQueryResult>::find_by_statement(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT owner, public_key, revoked_at FROM login_keys WHERE device_id = $1",
+            "SELECT k.owner, k.public_key, o.live, o.ins_digest FROM login_keys k \
+             JOIN owners o ON o.owner = k.owner \
+             WHERE k.device_id = $1 AND k.revoked_at IS NULL FOR SHARE",
             [device_id.into()],
         ))
-        .one(&ctx.platform.db)
+        .one(&txn)
         .await?
-        .filter(|k| k.owner == challenge.owner && k.revoked_at.is_none())
+        .filter(|k| k.owner == challenge.owner && k.live)
         .ok_or_else(login_failed)?;
     let message = login_message(
         MEANS,
@@ -136,36 +143,12 @@ pub async fn complete(
     // Signed before the session is stored: with Vault away no session opens, and a
     // session is acknowledged only once it is committed.
     let issued = ctx.issuer.issue(&grant).await?;
-    let txn = ctx.platform.db.begin().await?;
-    // Shared locks: a concurrent suspension or revocation waits for this login to commit
-    // and then revokes its session too, or commits first and this login sees it.
-    let owner = txn
-        .query_one(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT live, ins_digest FROM owners WHERE owner = $1 FOR SHARE",
-            [challenge.owner.clone().into()],
-        ))
-        .await?;
-    let ins_digest = match owner {
-        Some(row) if row.try_get::<bool>("", "live")? => row.try_get::<String>("", "ins_digest")?,
-        _ => return Err(login_failed()),
-    };
-    let still = txn
-        .query_one(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT 1 AS ok FROM login_keys WHERE device_id = $1 AND revoked_at IS NULL FOR SHARE",
-            [device_id.into()],
-        ))
-        .await?;
-    if still.is_none() {
-        return Err(login_failed());
-    }
     let new = sessions::NewSession {
         grant: grant.clone(),
         owner: challenge.owner.clone(),
         device_id: Some(device_id),
         means: MEANS,
-        ins_digest,
+        ins_digest: key.ins_digest,
     };
     let (refresh_token, event) = sessions::insert(ctx, &txn, &new).await?;
     ctx.platform.commit(txn, vec![event]).await?;

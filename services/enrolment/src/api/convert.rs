@@ -9,7 +9,12 @@ use egide_proto::enrolment::v1::{
 use crate::domain::structure::{NewStructure, Structure, StructureIdentifier, StructureName};
 
 /// A registration request, parsed; every bad field is reported at once.
-pub fn new_structure(request: RegisterStructureRequest) -> Result<NewStructure, ApiError> {
+/// `operator`: the verified operator calling, if one is (a registration without the
+/// directory needs one).
+pub fn new_structure(
+    request: RegisterStructureRequest,
+    operator: Option<&str>,
+) -> Result<NewStructure, ApiError> {
     let mut violations = Vec::new();
     let identifier = match &request.identifier {
         Some(register_structure_request::Identifier::Finess(f)) => Finess::parse(f)
@@ -43,13 +48,12 @@ pub fn new_structure(request: RegisterStructureRequest) -> Result<NewStructure, 
             .map(Some)
     };
     let without_directory_by = if request.allow_without_directory {
-        let operator = request.operator.trim();
-        if operator.is_empty() || operator.len() > 64 || operator.chars().any(char::is_control) {
-            violations.push(FieldViolation::new(
-                "operator",
-                "an operator id (1 to 64 characters) is required with allow_without_directory",
+        let Some(operator) = operator else {
+            return Err(ApiError::permission_denied(
+                "operator_required",
+                "allow_without_directory needs an operator session with a second factor",
             ));
-        }
+        };
         Some(operator.to_owned())
     } else {
         None
@@ -92,11 +96,14 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported() {
-        let err = new_structure(RegisterStructureRequest {
-            identifier: Some(register_structure_request::Identifier::Siret("123".into())),
-            name: "  ".into(),
-            ..Default::default()
-        })
+        let err = new_structure(
+            RegisterStructureRequest {
+                identifier: Some(register_structure_request::Identifier::Siret("123".into())),
+                name: "  ".into(),
+                ..Default::default()
+            },
+            None,
+        )
         .unwrap_err();
         let fields: Vec<_> = err.violations().iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["siret", "name"]);
@@ -104,12 +111,30 @@ mod tests {
 
     #[test]
     fn a_missing_identifier_is_named() {
-        let err = new_structure(RegisterStructureRequest {
-            identifier: None,
-            name: "CHU".into(),
-            ..Default::default()
-        })
+        let err = new_structure(
+            RegisterStructureRequest {
+                identifier: None,
+                name: "CHU".into(),
+                ..Default::default()
+            },
+            None,
+        )
         .unwrap_err();
         assert_eq!(err.violations()[0].field, "identifier");
+    }
+
+    #[test]
+    fn a_structure_without_directory_needs_an_operator() {
+        let request = || RegisterStructureRequest {
+            identifier: Some(register_structure_request::Identifier::Siret(
+                "73282932000074".into(),
+            )),
+            name: "Cabinet".into(),
+            allow_without_directory: true,
+        };
+        let err = new_structure(request(), None).unwrap_err();
+        assert_eq!(err.reason(), "operator_required");
+        let ok = new_structure(request(), Some("op-1")).unwrap();
+        assert_eq!(ok.without_directory_by.as_deref(), Some("op-1"));
     }
 }

@@ -43,7 +43,11 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<pb::RegisterStructureRequest>,
     ) -> Result<Response<pb::RegisterStructureResponse>, Status> {
-        respond(structures::register(&self.ctx, request.into_inner()).await)
+        let person = egide_kit::caller::person_caller(request.metadata());
+        let operator = egide_kit::caller::operator(person.as_ref())
+            .ok()
+            .map(|p| p.subject.clone());
+        respond(structures::register(&self.ctx, operator.as_deref(), request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetStructure"))]
@@ -61,7 +65,9 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<Streaming<pb::ImportDirectoryRequest>>,
     ) -> Result<Response<Self::ImportDirectoryStream>, Status> {
-        respond(directory::import::start(self.ctx.clone(), request.into_inner()).await)
+        // The verified operator runs it (and is recorded), never a declared one.
+        let operator = verified_operator(&request)?;
+        respond(directory::import::start(self.ctx.clone(), operator, request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListDirectoryImports"))]
@@ -69,6 +75,7 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<pb::ListDirectoryImportsRequest>,
     ) -> Result<Response<pb::ListDirectoryImportsResponse>, Status> {
+        verified_operator(&request)?;
         respond(directory::status::list_imports(&self.ctx, request.into_inner()).await)
     }
 
@@ -77,6 +84,7 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<pb::ListImportRejectsRequest>,
     ) -> Result<Response<pb::ListImportRejectsResponse>, Status> {
+        verified_operator(&request)?;
         respond(directory::status::list_rejects(&self.ctx, request.into_inner()).await)
     }
 
@@ -101,7 +109,8 @@ impl EnrolmentService for EnrolmentApi {
         &self,
         request: Request<pb::SetProfessionalContactsRequest>,
     ) -> Result<Response<pb::SetProfessionalContactsResponse>, Status> {
-        respond(professionals::set_contacts(&self.ctx, request.into_inner()).await)
+        let operator = verified_operator(&request)?;
+        respond(professionals::set_contacts(&self.ctx, operator, request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "StartEcpsActivation"))]
@@ -228,4 +237,13 @@ impl EnrolmentService for EnrolmentApi {
         let person = egide_kit::caller::person_caller(request.metadata());
         respond(wallets::close(&self.ctx, person.as_ref(), request.into_inner()).await)
     }
+}
+
+/// The id of the operator (with a second factor) the gateway verified for `request`, or
+/// PERMISSION_DENIED `operator_required`.
+fn verified_operator<T>(request: &Request<T>) -> Result<String, Status> {
+    let person = egide_kit::caller::person_caller(request.metadata());
+    Ok(egide_kit::caller::operator(person.as_ref())?
+        .subject
+        .clone())
 }

@@ -20,9 +20,10 @@ pub const STRUCTURE_REGISTERED: &str = "egide.enrolment.structure.registered";
 /// `RegisterStructure`.
 pub async fn register(
     ctx: &Ctx,
+    operator: Option<&str>,
     request: pb::RegisterStructureRequest,
 ) -> Result<pb::RegisterStructureResponse, ApiError> {
-    let mut new = convert::new_structure(request)?;
+    let mut new = convert::new_structure(request, operator)?;
     let txn = ctx.platform.db.begin().await?;
     let establishment = match &new.identifier {
         StructureIdentifier::Finess(f) => {

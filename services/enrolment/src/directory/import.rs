@@ -123,6 +123,8 @@ pub struct Job {
     source: DirectorySource,
     name: &'static str,
     header: pb::ImportHeader,
+    /// The verified operator running it.
+    operator: String,
     extracted_at: Option<DateTime<Utc>>,
     last_extracted_at: Option<DateTime<Utc>>,
     backend_pid: i32,
@@ -133,6 +135,7 @@ pub struct Job {
 /// running and returns the response stream while the import runs in a task.
 pub async fn start(
     ctx: Ctx,
+    operator: String,
     mut inbound: Streaming<pb::ImportDirectoryRequest>,
 ) -> Result<ImportStream, ApiError> {
     let header = match inbound.message().await {
@@ -169,12 +172,6 @@ pub async fn start(
         return Err(ApiError::invalid_field(
             "header.file_name",
             "the file's base name, 1 to 255 characters",
-        ));
-    }
-    if !crate::wallets::valid_operator(&header.operator) {
-        return Err(ApiError::invalid_field(
-            "header.operator",
-            "an operator id of 1 to 64 characters",
         ));
     }
     let extracted_at = match source {
@@ -236,7 +233,7 @@ pub async fn start(
     .bind(name)
     .bind(file_name)
     .bind(extracted_at)
-    .bind(header.operator.trim())
+    .bind(operator.as_str())
     .execute(db.get_postgres_connection_pool())
     .await
     .map_err(db_err)?;
@@ -247,6 +244,7 @@ pub async fn start(
         source,
         name,
         header,
+        operator,
         extracted_at,
         last_extracted_at,
         backend_pid,
@@ -440,7 +438,7 @@ impl Job {
 
     /// The operator running the import.
     pub fn operator(&self) -> &str {
-        self.header.operator.trim()
+        &self.operator
     }
 
     /// The import id.

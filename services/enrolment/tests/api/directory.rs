@@ -286,10 +286,13 @@ async fn a_newer_extract_is_applied_as_exact_changes_with_one_event_each() {
     let list = app
         .client
         .clone()
-        .list_directory_imports(ListDirectoryImportsRequest {
-            source: DirectorySource::Rpps as i32,
-            page_size: 2,
-        })
+        .list_directory_imports(crate::patient::as_operator(
+            "op-test",
+            ListDirectoryImportsRequest {
+                source: DirectorySource::Rpps as i32,
+                page_size: 2,
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -384,7 +387,10 @@ async fn a_file_that_would_empty_the_directory_is_refused_and_changes_nothing() 
     let list = app
         .client
         .clone()
-        .list_directory_imports(ListDirectoryImportsRequest::default())
+        .list_directory_imports(crate::patient::as_operator(
+            "op-test",
+            ListDirectoryImportsRequest::default(),
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -522,11 +528,14 @@ pub(crate) async fn rejects_page(
 ) -> ListImportRejectsResponse {
     app.client
         .clone()
-        .list_import_rejects(ListImportRejectsRequest {
-            import_id: import_id.into(),
-            after_line,
-            page_size,
-        })
+        .list_import_rejects(crate::patient::as_operator(
+            "op-test",
+            ListImportRejectsRequest {
+                import_id: import_id.into(),
+                after_line,
+                page_size,
+            },
+        ))
         .await
         .expect("rejects")
         .into_inner()

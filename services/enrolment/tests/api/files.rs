@@ -46,11 +46,6 @@ pub fn import_messages(
             source: source as i32,
             file_name: name.to_owned(),
             size_bytes: bytes.len() as u64,
-            operator: if header.operator.is_empty() {
-                "op-test".into()
-            } else {
-                header.operator.clone()
-            },
             ..header
         })),
     }];
@@ -89,7 +84,10 @@ pub async fn import_bytes(
     let stream = app
         .client
         .clone()
-        .import_directory(futures::stream::iter(messages))
+        .import_directory(crate::patient::as_operator(
+            "op-test",
+            futures::stream::iter(messages),
+        ))
         .await?
         .into_inner();
     collect(stream).await

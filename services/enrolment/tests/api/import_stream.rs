@@ -71,7 +71,10 @@ async fn unreadable_files_are_refused_as_bad_files() {
     let list = app
         .client
         .clone()
-        .list_directory_imports(ListDirectoryImportsRequest::default())
+        .list_directory_imports(crate::patient::as_operator(
+            "op-test",
+            ListDirectoryImportsRequest::default(),
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -115,15 +118,6 @@ async fn bad_import_headers_are_invalid_argument() {
             ImportHeader::default(),
             "header.source",
         ),
-        (
-            DirectorySource::Rpps,
-            "PS_LibreAcces_Personne_activite_202405101200.txt",
-            ImportHeader {
-                operator: "o".repeat(65),
-                ..Default::default()
-            },
-            "header.operator",
-        ),
     ];
     for (source, name, header, field) in cases {
         let status = expect_error(
@@ -144,7 +138,10 @@ async fn bad_import_headers_are_invalid_argument() {
     let status = expect_error(
         app.client
             .clone()
-            .import_directory(futures::stream::iter(messages))
+            .import_directory(crate::patient::as_operator(
+                "op-test",
+                futures::stream::iter(messages),
+            ))
             .await,
         Code::InvalidArgument,
         "invalid_argument",
@@ -153,7 +150,10 @@ async fn bad_import_headers_are_invalid_argument() {
     let list = app
         .client
         .clone()
-        .list_directory_imports(ListDirectoryImportsRequest::default())
+        .list_directory_imports(crate::patient::as_operator(
+            "op-test",
+            ListDirectoryImportsRequest::default(),
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -279,10 +279,13 @@ async fn rejects_are_listed_in_line_order_page_by_page() {
     expect_error(
         app.client
             .clone()
-            .list_import_rejects(ListImportRejectsRequest {
-                import_id: uuid::Uuid::now_v7().to_string(),
-                ..Default::default()
-            })
+            .list_import_rejects(crate::patient::as_operator(
+                "op-test",
+                ListImportRejectsRequest {
+                    import_id: uuid::Uuid::now_v7().to_string(),
+                    ..Default::default()
+                },
+            ))
             .await,
         Code::NotFound,
         "import_not_found",
@@ -310,7 +313,10 @@ async fn open_import(
     tx.send(messages.next().unwrap()).await.unwrap();
     tx.send(messages.next().unwrap()).await.unwrap();
     let response = client
-        .import_directory(ReceiverStream::new(rx))
+        .import_directory(crate::patient::as_operator(
+            "op-test",
+            ReceiverStream::new(rx),
+        ))
         .await
         .expect("import open")
         .into_inner();
@@ -411,7 +417,10 @@ async fn a_client_gone_mid_stream_fails_the_import_and_changes_nothing() {
         let list = app
             .client
             .clone()
-            .list_directory_imports(ListDirectoryImportsRequest::default())
+            .list_directory_imports(crate::patient::as_operator(
+                "op-test",
+                ListDirectoryImportsRequest::default(),
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -459,7 +468,10 @@ async fn a_message_other_than_a_chunk_after_the_header_fails_the_import() {
     let stream = app
         .client
         .clone()
-        .import_directory(futures::stream::iter(messages))
+        .import_directory(crate::patient::as_operator(
+            "op-test",
+            futures::stream::iter(messages),
+        ))
         .await
         .expect("opened")
         .into_inner();
@@ -470,4 +482,70 @@ async fn a_message_other_than_a_chunk_after_the_header_fails_the_import() {
     );
     assert_eq!(violation_fields(&status), ["chunk"]);
     assert_eq!(app.sql_i64("SELECT count(*) FROM professionals").await, 0);
+}
+
+/// Imports and their listings are operators' (rejected INS rows hold identities): nobody,
+/// a patient or an operator without a second factor is refused before a byte is read, and
+/// the import records the verified operator.
+#[tokio::test]
+async fn imports_and_their_listings_need_an_operator() {
+    use egide_kit::caller::{Category, PersonCaller};
+    let app = spawn_app().await;
+    let [a, ..] = five();
+    let file = rpps_file(&[a.line(&Act::at("S-A"))]);
+    let messages = || {
+        futures::stream::iter(import_messages(
+            DirectorySource::Rpps,
+            &rpps_name(3),
+            &file,
+            ImportHeader::default(),
+        ))
+    };
+    let patient = PersonCaller {
+        category: Category::Patient,
+        amr: vec!["hwk".into(), "mfa".into()],
+        ..PersonCaller::test_operator("0190f1c2-0000-7000-8000-000000000001")
+    };
+    let password_only = PersonCaller {
+        amr: vec!["pwd".into()],
+        ..PersonCaller::test_operator("op-weak")
+    };
+    for refused in [
+        tonic::Request::new(messages()),
+        patient.request(messages()),
+        password_only.request(messages()),
+    ] {
+        expect_error(
+            app.client.clone().import_directory(refused).await,
+            Code::PermissionDenied,
+            "operator_required",
+        );
+    }
+    expect_error(
+        app.client
+            .clone()
+            .list_directory_imports(ListDirectoryImportsRequest::default())
+            .await,
+        Code::PermissionDenied,
+        "operator_required",
+    );
+    assert_eq!(
+        app.sql_i64("SELECT count(*) FROM directory_imports").await,
+        0
+    );
+    let done = collect(
+        app.client
+            .clone()
+            .import_directory(crate::patient::as_operator("op-ans-1", messages()))
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.done.state(), ImportState::Completed);
+    assert_eq!(
+        app.sql_text("SELECT operator FROM directory_imports").await,
+        "op-ans-1"
+    );
 }

@@ -73,14 +73,16 @@ async fn set_contacts(
 ) -> Result<Professional, tonic::Status> {
     app.client
         .clone()
-        .set_professional_contacts(SetProfessionalContactsRequest {
-            id_nat_ps: id.into(),
-            contacts: Some(ContactChannels {
-                email: email.into(),
-                phone: phone.into(),
-            }),
-            operator: operator.into(),
-        })
+        .set_professional_contacts(crate::patient::as_operator(
+            operator,
+            SetProfessionalContactsRequest {
+                id_nat_ps: id.into(),
+                contacts: Some(ContactChannels {
+                    email: email.into(),
+                    phone: phone.into(),
+                }),
+            },
+        ))
         .await
         .map(|r| r.into_inner().professional.expect("professional"))
 }
@@ -380,14 +382,29 @@ async fn codes_go_to_the_channels_an_operator_sets() {
             .is_empty()
     );
 
+    // An operator's act: the verified caller, never a declared name.
+    expect_error(
+        app.client
+            .clone()
+            .set_professional_contacts(SetProfessionalContactsRequest {
+                id_nat_ps: silent.clone(),
+                contacts: Some(ContactChannels {
+                    email: "a@example.test".into(),
+                    phone: "0600000000".into(),
+                }),
+            })
+            .await,
+        Code::PermissionDenied,
+        "operator_required",
+    );
     let status = expect_error(
-        set_contacts(&app, &silent, "nope", "12", "").await,
+        set_contacts(&app, &silent, "nope", "12", "op-1").await,
         Code::InvalidArgument,
         "invalid_argument",
     );
     assert_eq!(
         violation_fields(&status),
-        ["contacts.email", "contacts.phone", "operator"]
+        ["contacts.email", "contacts.phone"]
     );
     expect_error(
         set_contacts(

@@ -11,7 +11,7 @@ use tonic::Code;
 
 use crate::{
     files::{Etab, day, finess_file, finess_name, import_bytes, import_finess},
-    helpers::{TestApp, expect_error, spawn_app, spawn_app_with_config, violation_fields},
+    helpers::{TestApp, expect_error, spawn_app, spawn_app_with_config},
 };
 
 fn finess(body: u32) -> String {
@@ -264,11 +264,10 @@ fn by_finess(etab: &Etab, name: &str) -> RegisterStructureRequest {
     }
 }
 
-fn by_siret(siret: &str, operator: &str, allow: bool) -> RegisterStructureRequest {
+fn by_siret(siret: &str, allow: bool) -> RegisterStructureRequest {
     RegisterStructureRequest {
         identifier: Some(Identifier::Siret(siret.into())),
         name: "Pharmacie du Port".into(),
-        operator: operator.into(),
         allow_without_directory: allow,
     }
 }
@@ -354,12 +353,14 @@ async fn a_finess_unknown_or_closed_in_the_directory_is_refused() {
     );
     // Even an operator cannot register a closed establishment by FINESS.
     let forced = RegisterStructureRequest {
-        operator: "op-1".into(),
         allow_without_directory: true,
         ..by_finess(&saint_malo(), "CH")
     };
     expect_error(
-        register_with(&app, forced).await,
+        app.client
+            .clone()
+            .register_structure(crate::patient::as_operator("op-1", forced))
+            .await,
         Code::FailedPrecondition,
         "not_in_directory",
     );
@@ -376,26 +377,40 @@ async fn a_siret_outside_the_directory_needs_an_operator_who_says_so() {
     let app = spawn_app().await;
     import_directory(&app).await;
     let siret = Siret::from_body(7_328_293_200_008).unwrap().to_string();
+    let as_operator = |request| async {
+        app.client
+            .clone()
+            .register_structure(crate::patient::as_operator("op-ars-35", request))
+            .await
+            .map(tonic::Response::into_inner)
+    };
 
     expect_error(
-        register_with(&app, by_siret(&siret, "", false)).await,
+        register_with(&app, by_siret(&siret, false)).await,
         Code::FailedPrecondition,
         "directory_required",
     );
     expect_error(
-        register_with(&app, by_siret(&siret, "op-ars-35", false)).await,
+        as_operator(by_siret(&siret, false)).await,
         Code::FailedPrecondition,
         "directory_required",
     );
-    let status = expect_error(
-        register_with(&app, by_siret(&siret, " ", true)).await,
-        Code::InvalidArgument,
-        "invalid_argument",
+    // Saying so is not enough: the verified caller must be an operator (with two factors).
+    expect_error(
+        register_with(&app, by_siret(&siret, true)).await,
+        Code::PermissionDenied,
+        "operator_required",
     );
-    assert_eq!(violation_fields(&status), ["operator"]);
+    let patient =
+        crate::patient::as_patient(&uuid::Uuid::now_v7().to_string(), by_siret(&siret, true));
+    expect_error(
+        app.client.clone().register_structure(patient).await,
+        Code::PermissionDenied,
+        "operator_required",
+    );
     assert_eq!(app.sql_i64("SELECT count(*) FROM structures").await, 0);
 
-    let s = register_with(&app, by_siret(&siret, "op-ars-35", true))
+    let s = as_operator(by_siret(&siret, true))
         .await
         .expect("registered")
         .structure
@@ -423,7 +438,7 @@ async fn a_siret_outside_the_directory_needs_an_operator_who_says_so() {
 async fn a_siret_of_a_directory_establishment_needs_no_operator() {
     let app = spawn_app().await;
     import_directory(&app).await;
-    let s = register_with(&app, by_siret("73282932000074", "", false))
+    let s = register_with(&app, by_siret("73282932000074", false))
         .await
         .expect("registered")
         .structure
@@ -436,8 +451,15 @@ async fn a_siret_of_a_directory_establishment_needs_no_operator() {
     assert_eq!(get(&app, &s.id_nat_struct).await, s);
     // An operator's go-ahead is not recorded when the directory vouches.
     app.sql("DELETE FROM structures").await;
-    let s = register_with(&app, by_siret("73282932000074", "op-1", true))
+    let s = app
+        .client
+        .clone()
+        .register_structure(crate::patient::as_operator(
+            "op-1",
+            by_siret("73282932000074", true),
+        ))
         .await
+        .map(tonic::Response::into_inner)
         .expect("registered")
         .structure
         .unwrap();

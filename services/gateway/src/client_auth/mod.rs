@@ -34,11 +34,22 @@ use self::{cache::Cache, metrics::Metrics, peer::PeerChain, revoked::RecentlyRev
 
 /// Refusal reason: no certificate where one is required.
 pub const REQUIRED: &str = "client_certificate_required";
+
 /// Refusal reason: a certificate certval did not accept (metadata `cause`).
 pub const INVALID: &str = "client_certificate_invalid";
 
 /// How many recent revocations are remembered.
 const RECENTLY_REVOKED_CAPACITY: usize = 100_000;
+
+/// The refusal of a call that brings no client certificate where one is needed.
+fn certificate_required() -> Status {
+    ApiError::new(
+        Code::Unauthenticated,
+        REQUIRED,
+        "a client certificate is required (an IGC-Santé ORG AUTH_CLI certificate)",
+    )
+    .into()
+}
 
 /// Per-call client authentication.
 #[derive(Debug)]
@@ -114,12 +125,7 @@ impl ClientAuth {
                 return Ok(());
             }
             self.metrics.refused("missing");
-            return Err(ApiError::new(
-                Code::Unauthenticated,
-                REQUIRED,
-                "a client certificate is required (an IGC-Santé ORG AUTH_CLI certificate)",
-            )
-            .into());
+            return Err(certificate_required());
         };
         let caller = self.verify(peer).await?;
         if let Err(error) = headers::inject(headers, &caller) {
@@ -140,12 +146,7 @@ impl ClientAuth {
     ) -> Result<(), Status> {
         headers::strip_forged(headers);
         let (Some(peer), Some(_)) = (peer, &self.certval) else {
-            return Err(ApiError::new(
-                Code::Unauthenticated,
-                REQUIRED,
-                "a client certificate is required (an IGC-Santé ORG AUTH_CLI certificate)",
-            )
-            .into());
+            return Err(certificate_required());
         };
         let caller = self.verify(peer).await?;
         headers::inject(headers, &caller).map_err(ApiError::internal)?;

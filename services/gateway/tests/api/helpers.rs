@@ -34,6 +34,19 @@ pub struct TestApp {
     nats: Option<Nats>,
 }
 
+impl TestApp {
+    /// enrolment straight over the mesh as the gateway (the caller headers of the
+    /// request are believed), for what needs a person this stack cannot log in.
+    pub async fn enrolment_as_operator(&self) -> EnrolmentServiceClient<Channel> {
+        let addr = self.services["enrolment"].local_addr();
+        EnrolmentServiceClient::new(
+            egide_kit::mesh::dev::channel_as(addr, "enrolment", "gateway")
+                .await
+                .expect("enrolment over the mesh"),
+        )
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();

@@ -15,13 +15,12 @@ use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::helpers::{eventually, spawn_app, spawn_gateway};
 
-/// A registration by SIRET that an operator accepts without a directory entry (the
+/// A registration by SIRET that only an operator may make without a directory entry (the
 /// gateway tests route; directory checks are enrolment's tests).
 fn registration(siret: &Siret, name: String) -> RegisterStructureRequest {
     RegisterStructureRequest {
         identifier: Some(Identifier::Siret(siret.to_string())),
         name,
-        operator: "gateway-tests".into(),
         allow_without_directory: true,
     }
 }
@@ -31,12 +30,29 @@ async fn a_structure_is_registered_read_and_audited_through_the_gateway() {
     let app = spawn_app().await;
     let siret = Siret::from_parts(Siren::from_body(40_007_500), 1);
 
-    let registered = app
+    // Through the gateway without an operator session: enrolment itself answers.
+    let refused = app
         .enrolment
         .clone()
         .register_structure(registration(&siret, "CHU de Rennes".into()))
         .await
-        .expect("registered through the gateway")
+        .expect_err("an operator's act");
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert_eq!(
+        egide_kit::error::decode(&refused).0.as_deref(),
+        Some("operator_required")
+    );
+    // An operator registers it (this test has no auth to log one in: it plays the
+    // gateway's hop for them).
+    let registered = app
+        .enrolment_as_operator()
+        .await
+        .register_structure(
+            egide_kit::caller::PersonCaller::test_operator("gateway-tests")
+                .request(registration(&siret, "CHU de Rennes".into())),
+        )
+        .await
+        .expect("registered by an operator")
         .into_inner()
         .structure
         .expect("a structure");
@@ -185,9 +201,16 @@ async fn an_oversized_request_is_refused_before_reaching_a_backend() {
         .await
         .expect_err("not registered");
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
-    app.enrolment
+    let answered = app
+        .enrolment
         .clone()
         .register_structure(registration(&siret, "CHU de Rennes".into()))
         .await
-        .expect("a normal request still goes through");
+        .expect_err("an operator's act");
+    // A normal request still goes through: enrolment answers it.
+    assert_eq!(
+        egide_kit::error::decode(&answered).0.as_deref(),
+        Some("operator_required"),
+        "{answered:?}"
+    );
 }
