@@ -55,7 +55,14 @@ pub async fn ensure_stream(
         duplicate_window: DUPLICATE_WINDOW,
         ..Default::default()
     };
-    Ok(js.get_or_create_stream(config).await?)
+    match js.get_or_create_stream(config).await {
+        Ok(stream) => Ok(stream),
+        // Services (and test binaries) starting together race to create the stream, and a
+        // standalone server can answer the loser "subjects overlap" rather than handing it
+        // the stream just made. The stream is then there: take it. Any other cause of the
+        // error (a foreign stream on our subjects) still fails, with the server's words.
+        Err(error) => js.get_stream(name).await.map_err(|_| error.into()),
+    }
 }
 
 /// A readiness check on the connection state.
