@@ -52,6 +52,8 @@ impl Chains {
 
 fn ca_params(cn: &str) -> anyhow::Result<CertificateParams> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
+    // AKI, which RFC 5280 requires and the validator checks.
+    p.use_authority_key_identifier_extension = true;
     p.distinguished_name.push(DnType::CountryName, "FR");
     p.distinguished_name
         .push(DnType::OrganizationName, "ASIP-SANTE");
@@ -83,6 +85,8 @@ pub fn make_chains(n: usize, k: usize) -> anyhow::Result<Chains> {
     let leaf_key = KeyPair::generate()?;
     for i in 0..n {
         let mut p = CertificateParams::new(Vec::<String>::new())?;
+        // AKI, which RFC 5280 requires and the validator checks.
+        p.use_authority_key_identifier_extension = true;
         p.distinguished_name.push(DnType::CountryName, "FR");
         p.distinguished_name
             .push(DnType::CommonName, format!("bench leaf {i}"));

@@ -21,6 +21,8 @@ use time::{Duration, OffsetDateTime};
 
 fn ca_params(cn: &str) -> Result<CertificateParams, Box<dyn Error>> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
+    // AKI, which RFC 5280 requires and the validator checks.
+    p.use_authority_key_identifier_extension = true;
     p.distinguished_name.push(DnType::CountryName, "FR");
     p.distinguished_name
         .push(DnType::OrganizationName, "Egide bench");
@@ -51,6 +53,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     for i in 0..leaves {
         let key = KeyPair::generate()?;
         let mut p = CertificateParams::new(vec![format!("host{i}.example.test")])?;
+        // AKI, which RFC 5280 requires and the validator checks.
+        p.use_authority_key_identifier_extension = true;
         p.distinguished_name
             .push(DnType::CommonName, format!("host{i}.example.test"));
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];

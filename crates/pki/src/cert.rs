@@ -87,6 +87,25 @@ struct Facts {
     /// OID (content bytes) of the first critical extension this crate does not process.
     unsupported_critical: Option<Span>,
     self_issued: bool,
+    /// X.509 version minus one (0 = v1 … 2 = v3).
+    version: u32,
+    /// Which of the extensions whose criticality RFC 5280 fixes are marked critical.
+    critical: Criticality,
+    /// The authorityKeyIdentifier is there (with or without a keyIdentifier).
+    aki_present: bool,
+    /// The authorityKeyIdentifier names an issuer or a serial, not only a key.
+    aki_issuer_serial: bool,
+}
+
+/// The criticality of the extensions RFC 5280 says how to mark: `None` when absent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Criticality {
+    pub basic_constraints: Option<bool>,
+    pub ski: Option<bool>,
+    pub aki: Option<bool>,
+    pub san: Option<bool>,
+    pub name_constraints: Option<bool>,
+    pub policy_constraints: Option<bool>,
 }
 
 /// An X.509 certificate: its DER and the facts read from it once.
@@ -385,6 +404,26 @@ impl Certificate {
         self.facts.aki.map(|s| s.of(&self.der))
     }
 
+    /// X.509 version minus one (2 for v3).
+    pub(crate) fn version(&self) -> u32 {
+        self.facts.version
+    }
+
+    pub(crate) fn criticality(&self) -> Criticality {
+        self.facts.critical
+    }
+
+    /// Whether an authorityKeyIdentifier extension is there, and whether it names an
+    /// issuer or serial.
+    pub(crate) fn aki_shape(&self) -> (bool, bool) {
+        (self.facts.aki_present, self.facts.aki_issuer_serial)
+    }
+
+    /// Whether the subject is the empty sequence.
+    pub(crate) fn subject_is_empty(&self) -> bool {
+        self.subject_der() == [0x30, 0x00]
+    }
+
     /// The first critical extension not processed here, as a dotted OID.
     pub(crate) fn unsupported_critical_extension(&self) -> Option<String> {
         self.facts
@@ -527,6 +566,7 @@ fn read_facts(der: &[u8]) -> Result<Facts, Error> {
         not_before: t.validity.not_before.timestamp(),
         not_after: t.validity.not_after.timestamp(),
         self_issued: subject == issuer,
+        version,
         ..Facts::default()
     };
     let exts = t.extensions();
@@ -551,6 +591,16 @@ fn read_facts(der: &[u8]) -> Result<Facts, Error> {
         if ext.critical && !understood && facts.unsupported_critical.is_none() {
             facts.unsupported_critical = Some(Span::new(der, oid)?);
         }
+        let c = &mut facts.critical;
+        match oid {
+            EXT_BC => c.basic_constraints = Some(ext.critical),
+            EXT_SKI => c.ski = Some(ext.critical),
+            EXT_AKI => c.aki = Some(ext.critical),
+            EXT_SAN => c.san = Some(ext.critical),
+            EXT_NC => c.name_constraints = Some(ext.critical),
+            EXT_POLICY_CONSTRAINTS => c.policy_constraints = Some(ext.critical),
+            _ => {}
+        }
         match parsed {
             ParsedExtension::BasicConstraints(bc) => {
                 facts.basic_constraints = Some(BasicConstraints {
@@ -569,6 +619,9 @@ fn read_facts(der: &[u8]) -> Result<Facts, Error> {
             }
             ParsedExtension::SubjectKeyIdentifier(k) => facts.ski = Some(Span::new(der, k.0)?),
             ParsedExtension::AuthorityKeyIdentifier(a) => {
+                facts.aki_present = true;
+                facts.aki_issuer_serial =
+                    a.authority_cert_issuer.is_some() || a.authority_cert_serial.is_some();
                 if let Some(k) = &a.key_identifier {
                     facts.aki = Some(Span::new(der, k.0)?);
                 }

@@ -232,6 +232,11 @@ fn parse(input: &[u8], issuer: Option<&Certificate>) -> Result<Crl, Error> {
         Some(value) => extensions::parse(value)?,
         None => extensions::CrlExtensions::default(),
     };
+    // §5.2.3: issuers MUST include the cRLNumber; without it, which CRL is newer cannot
+    // be told (so neither can a replayed older one).
+    if ext.number.is_none() {
+        return Err(malformed("no cRLNumber extension"));
+    }
     let index = entries::index(head.revoked, head.v2)?;
     Ok(Crl {
         issuer_der: head.issuer.to_vec(),

@@ -34,6 +34,7 @@ pub mod names;
 pub mod ocsp;
 pub mod path;
 pub mod pem;
+pub mod pool;
 pub mod purpose;
 pub mod reason;
 pub mod sig;
@@ -47,6 +48,7 @@ pub use identity::{Identity, IdentityKind, ProfessionalIdentity, StructureIdenti
 pub use path::{
     Failure, NoRevocation, Options, RevocationChecker, RevocationStatus, ValidPath, Validator,
 };
+pub use pool::{Candidates, Skipped};
 pub use purpose::{KeyUsage, Profile};
 pub use reason::{Error, Reason};
 pub use trust::{Family, TrustStore};

@@ -209,6 +209,10 @@ impl Validator {
         if let Err(e) = check_validity(leaf, at) {
             return Err(fail(e.reason, e.detail, Some(0)));
         }
+        let end_entity = profile.is_some() || options.peer_name.is_some();
+        if let Err(e) = rfc5280::check(leaf, rfc5280::Role::Leaf { end_entity }) {
+            return Err(fail(e.reason, e.detail, Some(0)));
+        }
         let rules = Rules::new(profile).map_err(|e| fail(e.reason, e.detail, None))?;
 
         let mut pool: Vec<&Certificate> = Vec::with_capacity(intermediates.len());
@@ -353,19 +357,26 @@ fn check_validity(cert: &Certificate, at: i64) -> Result<(), Error> {
     Ok(())
 }
 
-/// What must hold for any CA certificate wherever it sits in a path.
-fn ca_checks(cert: &Certificate, at: i64) -> Result<(), Error> {
-    if let Some(oid) = cert.unsupported_critical_extension() {
-        return Err(Error::new(
+/// A CA certificate's critical extensions are all understood.
+fn understood(cert: &Certificate) -> Result<(), Error> {
+    match cert.unsupported_critical_extension() {
+        Some(oid) => Err(Error::new(
             Reason::UnsupportedCriticalExtension,
             format!(
                 "{} has an unsupported critical extension {oid}",
                 cert.label()
             ),
-        ));
+        )),
+        None => Ok(()),
     }
+}
+
+/// What must hold for any CA certificate wherever it sits in a path.
+fn ca_checks(cert: &Certificate, at: i64) -> Result<(), Error> {
+    understood(cert)?;
     check_validity(cert, at)?;
-    ca_usage(cert)
+    ca_usage(cert)?;
+    rfc5280::check(cert, rfc5280::Role::Intermediate)
 }
 
 fn ca_usage(cert: &Certificate) -> Result<(), Error> {
@@ -627,7 +638,10 @@ impl<'a> Search<'a> {
 
         check_validity(anchor, self.at).map_err(at(last))?;
         if n > 1 {
+            // The anchor is used as a certificate: what it says must be understood.
+            understood(anchor).map_err(at(last))?;
             ca_usage(anchor).map_err(at(last))?;
+            rfc5280::check(anchor, rfc5280::Role::Anchor).map_err(at(last))?;
             self.path_len_ok(last).map_err(at(last))?;
         }
 
@@ -859,5 +873,8 @@ impl<'a> Search<'a> {
     }
 }
 
+mod rfc5280;
+#[cfg(test)]
+mod strict_tests;
 #[cfg(test)]
 mod tests;

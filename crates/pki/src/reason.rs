@@ -51,6 +51,22 @@ pub enum Reason {
     MalformedCrl,
     /// An OCSP response is malformed or unusable.
     MalformedOcsp,
+    /// A serial number is zero, negative or longer than 20 octets (RFC 5280 §4.1.2.2).
+    InvalidSerialNumber,
+    /// An authority or subject key identifier is missing where RFC 5280 §4.2.1.1–2
+    /// requires one, marked critical, or inconsistent on a root.
+    KeyIdentifier,
+    /// An extension is marked critical, or not, against RFC 5280 (basicConstraints of a
+    /// CA, nameConstraints, policyConstraints, subjectAltName).
+    ExtensionCriticality,
+    /// A CA certificate (cA or keyCertSign) is presented as the end-entity certificate.
+    CaUsedAsLeaf,
+    /// A name is unusable: a CA with an empty subject, an empty subject without a
+    /// subjectAltName.
+    InvalidName,
+    /// A public key too weak for the profile (RSA under 2048 bits or not a whole
+    /// number of octets).
+    WeakKey,
 }
 
 impl Reason {
@@ -79,6 +95,12 @@ impl Reason {
             Self::IdentityMissing => "identity_missing",
             Self::MalformedCrl => "malformed_crl",
             Self::MalformedOcsp => "malformed_ocsp",
+            Self::InvalidSerialNumber => "invalid_serial_number",
+            Self::KeyIdentifier => "key_identifier",
+            Self::ExtensionCriticality => "extension_criticality",
+            Self::CaUsedAsLeaf => "ca_used_as_leaf",
+            Self::InvalidName => "invalid_name",
+            Self::WeakKey => "weak_key",
         }
     }
 }
@@ -141,6 +163,12 @@ mod tests {
             (Reason::IdentityMissing, "IdentityMissing"),
             (Reason::MalformedCrl, "MalformedCrl"),
             (Reason::MalformedOcsp, "MalformedOcsp"),
+            (Reason::InvalidSerialNumber, "InvalidSerialNumber"),
+            (Reason::KeyIdentifier, "KeyIdentifier"),
+            (Reason::ExtensionCriticality, "ExtensionCriticality"),
+            (Reason::CaUsedAsLeaf, "CaUsedAsLeaf"),
+            (Reason::InvalidName, "InvalidName"),
+            (Reason::WeakKey, "WeakKey"),
         ];
         for (reason, name) in all {
             assert_eq!(format!("{reason:?}"), name);

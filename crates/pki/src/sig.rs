@@ -277,6 +277,40 @@ fn parse_spki(spki_der: &[u8]) -> Result<Spki<'_>, Error> {
     Ok(Spki { kind, key })
 }
 
+/// Smallest RSA modulus accepted, in bits (the verifiers' own floor, and IGC-Santé's).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Checks a certificate's own public key: a supported type ([`Reason::UnsupportedAlgorithm`]
+/// for DSA, P-192…) and, for RSA, a modulus of at least [`MIN_RSA_BITS`] that is a whole
+/// number of octets ([`Reason::WeakKey`]). Issuers' keys are checked by the verifiers
+/// when they verify; this is for the leaf, whose key verifies nothing in a path.
+pub fn check_public_key(spki_der: &[u8]) -> Result<(), Error> {
+    let spki = parse_spki(spki_der)?;
+    if !matches!(spki.kind, KeyKind::Rsa | KeyKind::RsaPssOnly) {
+        return Ok(());
+    }
+    let bad = || Error::new(Reason::UnsupportedAlgorithm, "malformed RSA public key");
+    let seq = der::single(spki.key, der::SEQUENCE).ok_or_else(bad)?;
+    let modulus = Reader::new(seq.value)
+        .expect(der::INTEGER)
+        .ok_or_else(bad)?
+        .value;
+    let modulus = match modulus {
+        [0, rest @ ..] => rest,
+        all => all,
+    };
+    let bits = modulus
+        .first()
+        .map_or(0, |b| modulus.len() * 8 - b.leading_zeros() as usize);
+    if bits < MIN_RSA_BITS || bits % 8 != 0 {
+        return Err(Error::new(
+            Reason::WeakKey,
+            format!("RSA key of {bits} bits: at least {MIN_RSA_BITS}, a whole number of octets"),
+        ));
+    }
+    Ok(())
+}
+
 /// Verifies `signature` over `message` with the key of `spki_der`, using exactly `alg`.
 ///
 /// [`Reason::UnsupportedAlgorithm`] when the key type does not fit `alg` (a P-256

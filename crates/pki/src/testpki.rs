@@ -412,6 +412,10 @@ pub struct Spec {
     pub tbs_sig_alg: Option<Vec<u8>>,
     /// Flips a bit of the signature.
     pub corrupt_signature: bool,
+    /// Replaces `serial` with these INTEGER content bytes (zero, negative, too long).
+    pub raw_serial: Option<Vec<u8>>,
+    /// Leaves out the SKI and AKI the builder otherwise adds to a v3 certificate.
+    pub no_key_ids: bool,
 }
 
 pub const KU_DIGITAL_SIGNATURE: u16 = 1;
@@ -437,6 +441,8 @@ impl Spec {
             extensions: Vec::new(),
             tbs_sig_alg: None,
             corrupt_signature: false,
+            raw_serial: None,
+            no_key_ids: false,
         }
     }
 
@@ -478,7 +484,7 @@ impl Spec {
     pub fn issue_der(&self, subject_key: &Key, issuer: &[u8], issuer_key: &Key) -> Vec<u8> {
         let alg = issuer_key.sig_alg();
         let mut exts = self.extensions.clone();
-        if self.version == 3 {
+        if self.version == 3 && !self.no_key_ids {
             if !exts.iter().any(|e| e.oid == "2.5.29.14") {
                 exts.push(ext::ski(subject_key));
             }
@@ -490,7 +496,10 @@ impl Spec {
         if self.version > 1 {
             tbs.push(w::ctx(0, &w::uint(u64::from(self.version - 1))));
         }
-        tbs.push(w::uint(self.serial));
+        tbs.push(match &self.raw_serial {
+            Some(content) => w::tlv(0x02, content),
+            None => w::uint(self.serial),
+        });
         tbs.push(self.tbs_sig_alg.clone().unwrap_or_else(|| alg.clone()));
         tbs.push(issuer.to_vec());
         tbs.push(w::seq(&[w::time(self.not_before), w::time(self.not_after)]));

@@ -8,7 +8,7 @@ use std::{
 };
 
 use egide_pki::{
-    Certificate, Reason,
+    Candidates, Certificate, Reason, Skipped,
     path::{Failure, Options, ValidPath},
 };
 use sha2::{Digest as _, Sha256};
@@ -31,6 +31,8 @@ pub struct Outcome {
     pub result: Result<ValidPath, Failure>,
     /// Where the leaf's revocation status came from.
     pub revocation: Source,
+    /// Candidate intermediates left out (they do not parse).
+    pub skipped: Vec<Skipped>,
 }
 
 impl Outcome {
@@ -43,6 +45,7 @@ impl Outcome {
                 path: Vec::new(),
             }),
             revocation: Source::None,
+            skipped: Vec::new(),
         }
     }
 }
@@ -160,11 +163,12 @@ impl Validations {
         purpose: Option<&str>,
         at: OffsetDateTime,
     ) -> Outcome {
-        let (leaf, pool) = match parse(leaf, intermediates) {
-            Ok(parsed) => parsed,
+        let leaf = match parse_leaf(leaf) {
+            Ok(leaf) => leaf,
             Err(outcome) => return *outcome,
         };
-        let pool: Vec<Certificate> = pool
+        let Candidates { usable, skipped } = Candidates::parse(intermediates);
+        let pool: Vec<Certificate> = usable
             .into_iter()
             .chain(trust.intermediates.iter().cloned())
             .take(MAX_INTERMEDIATES * 2)
@@ -188,6 +192,7 @@ impl Validations {
             return Outcome {
                 result: first,
                 revocation,
+                skipped,
             };
         }
         for (cert, issuer) in &unknown {
@@ -201,6 +206,7 @@ impl Validations {
         Outcome {
             result,
             revocation: checker.leaf_source(),
+            skipped,
         }
     }
 
@@ -224,14 +230,12 @@ impl Validations {
         Outcome {
             result,
             revocation: checker.leaf_source(),
+            skipped: Vec::new(),
         }
     }
 }
 
-fn parse(
-    leaf: &[u8],
-    intermediates: &[impl AsRef<[u8]>],
-) -> Result<(Certificate, Vec<Certificate>), Box<Outcome>> {
+fn parse_leaf(leaf: &[u8]) -> Result<Certificate, Box<Outcome>> {
     if leaf.len() > MAX_CERT_BYTES {
         return Err(Box::new(Outcome::failed(
             Reason::MalformedCertificate,
@@ -239,32 +243,13 @@ fn parse(
             Some(0),
         )));
     }
-    let leaf = Certificate::from_der(leaf).map_err(|e| {
+    Certificate::from_der(leaf).map_err(|e| {
         Box::new(Outcome::failed(
             Reason::MalformedCertificate,
             format!("leaf: {}", e.detail),
             Some(0),
         ))
-    })?;
-    let mut pool = Vec::with_capacity(intermediates.len());
-    for (i, der) in intermediates.iter().enumerate() {
-        let der = der.as_ref();
-        if der.len() > MAX_CERT_BYTES {
-            return Err(Box::new(Outcome::failed(
-                Reason::MalformedCertificate,
-                format!("intermediate {i}: larger than {MAX_CERT_BYTES} bytes"),
-                None,
-            )));
-        }
-        pool.push(Certificate::from_der(der).map_err(|e| {
-            Box::new(Outcome::failed(
-                Reason::MalformedCertificate,
-                format!("intermediate {i}: {}", e.detail),
-                None,
-            ))
-        })?);
-    }
-    Ok((leaf, pool))
+    })
 }
 
 /// Answers that depend on the moment (a revocation status not known yet) are not kept.

@@ -75,7 +75,7 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         None => OffsetDateTime::now_utc(),
     };
     let anchors = certs(&args.anchors, "--anchor")?;
-    let pool = certs(&args.intermediates, "--intermediate")?;
+    let pool = candidates(&args.intermediates)?;
     let mut crls = Vec::new();
     for f in &args.crls {
         for der in pem::decode_all(&read(f)?, "X509 CRL")
@@ -255,6 +255,28 @@ fn certs(files: &[PathBuf], flag: &str) -> anyhow::Result<Vec<Certificate>> {
                     .map_err(|e| anyhow::anyhow!("{flag} {}: {e}", f.display()))?,
             );
         }
+    }
+    Ok(out)
+}
+
+/// The `--intermediate` certificates: candidates, so one that does not parse is skipped
+/// with a warning (as OpenSSL does with its untrusted stack), not a usage error.
+fn candidates(files: &[PathBuf]) -> anyhow::Result<Vec<Certificate>> {
+    let mut out = Vec::new();
+    for f in files {
+        let ders = pem::decode_all(&read(f)?, "CERTIFICATE")
+            .map_err(|e| anyhow::anyhow!("--intermediate {}: {e}", f.display()))?;
+        let found = egide_pki::Candidates::parse(ders);
+        for skipped in &found.skipped {
+            eprintln!(
+                "warning: --intermediate {}: certificate {} skipped ({}): {}",
+                f.display(),
+                skipped.index,
+                skipped.reason.code(),
+                skipped.detail
+            );
+        }
+        out.extend(found.usable);
     }
     Ok(out)
 }

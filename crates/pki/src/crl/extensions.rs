@@ -1,6 +1,6 @@
 //! CRL-level extensions (RFC 5280 §5.2): the ones read, the ones refused.
 //!
-//! Read: cRLNumber, authorityKeyIdentifier, issuingDistributionPoint (scope and
+//! Read: cRLNumber (required, and non-critical: §5.2.3), authorityKeyIdentifier, issuingDistributionPoint (scope and
 //! distribution point URIs). Refused: delta CRLs, indirect CRLs, CRLs
 //! partitioned by reason or covering attribute certificates — a validator that
 //! took them for complete CRLs would answer "not revoked" for certificates they
@@ -32,6 +32,8 @@ pub(crate) fn parse(value: &[u8]) -> Result<CrlExtensions, Error> {
     let mut out = CrlExtensions::default();
     for ext in list {
         match ext.oid {
+            // §5.2.3: "This extension is non-critical."
+            CRL_NUMBER if ext.critical => return Err(malformed("cRLNumber marked critical")),
             CRL_NUMBER => out.number = Some(crl_number(ext.value)?),
             AUTHORITY_KEY_IDENTIFIER => out.authority_key_id = key_identifier(ext.value)?,
             DELTA_CRL_INDICATOR => {

@@ -84,9 +84,9 @@ fn empty_crl_and_v1_crl() {
         &w::time(NOW + DAY),
         &seq(&[&entry(&[9], NOW - DAY, None)]),
     ]);
-    let list = Crl::parse_verified(&ca.sign_structure(&tbs), &ca.cert).unwrap();
-    assert!(list.revoked(&[9]).is_some());
-    assert_eq!(list.number(), None);
+    // Such a CRL has no cRLNumber, which RFC 5280 §5.2.3 requires: refused.
+    let e = Crl::parse_verified(&ca.sign_structure(&tbs), &ca.cert).unwrap_err();
+    assert_eq!(e.reason, Reason::MalformedCrl, "{e}");
 }
 
 #[test]
@@ -339,6 +339,18 @@ fn malformed_crls_are_refused() {
         ..CrlSpec::default()
     };
     cases.push((crl(&ca, &spec), "negative number"));
+    // No CRL number; a critical one.
+    let spec = CrlSpec {
+        number: None,
+        ..CrlSpec::default()
+    };
+    cases.push((crl(&ca, &spec), "no cRLNumber"));
+    let spec = CrlSpec {
+        number: None,
+        extensions: vec![w::extension(&[0x55, 0x1d, 0x14], true, &w::uint(1))],
+        ..CrlSpec::default()
+    };
+    cases.push((crl(&ca, &spec), "critical cRLNumber"));
     // Inner and outer signature algorithms differ.
     let tbs = tbs_cert_list(ca.cert.subject_der(), &CrlSpec::default());
     let sig = rcgen::SigningKey::sign(&ca.key, &tbs).unwrap();

@@ -35,6 +35,8 @@ pub(crate) struct TestCa {
 
 fn ca_params(cn: &str, key_usages: Vec<KeyUsagePurpose>) -> CertificateParams {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    // AKI, which RFC 5280 requires and the validator checks.
+    params.use_authority_key_identifier_extension = true;
     params.distinguished_name.push(DnType::CountryName, "FR");
     params
         .distinguished_name
@@ -70,6 +72,8 @@ impl TestCa {
     pub(crate) fn issue(&self, cn: &str, edit: impl FnOnce(&mut CertificateParams)) -> TestCa {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        // AKI, which RFC 5280 requires and the validator checks.
+        params.use_authority_key_identifier_extension = true;
         params.distinguished_name.push(DnType::CountryName, "FR");
         params.distinguished_name.push(DnType::CommonName, cn);
         edit(&mut params);

@@ -111,6 +111,7 @@ fn rcgen_chain_interoperates() {
     let mut ip = CertificateParams::new(Vec::<String>::new()).unwrap();
     ip.distinguished_name.push(DnType::CommonName, "rcgen int");
     ip.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ip.use_authority_key_identifier_extension = true;
     ip.not_before = date(2020, 1, 1);
     ip.not_after = date(2035, 1, 1);
     let int = ip.signed_by(&int_key, &root_issuer).unwrap();
@@ -119,6 +120,7 @@ fn rcgen_chain_interoperates() {
     let leaf_key = KeyPair::generate().unwrap();
     let mut lp = CertificateParams::new(vec!["svc.example.test".to_owned()]).unwrap();
     lp.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    lp.use_authority_key_identifier_extension = true;
     lp.not_before = date(2024, 1, 1);
     lp.not_after = date(2026, 1, 1);
     let leaf = lp.signed_by(&leaf_key, &int_issuer).unwrap();

@@ -63,6 +63,15 @@ fn source(s: Source) -> pb::RevocationSource {
 
 /// The answer to ValidateChain.
 pub fn outcome(o: &Outcome) -> pb::ValidateChainResponse {
+    let skipped = o
+        .skipped
+        .iter()
+        .map(|s| pb::SkippedCertificate {
+            index: u32::try_from(s.index).unwrap_or(u32::MAX),
+            reason: s.reason.code().to_owned(),
+            detail: s.detail.clone(),
+        })
+        .collect();
     match &o.result {
         Ok(v) => pb::ValidateChainResponse {
             valid: true,
@@ -73,6 +82,7 @@ pub fn outcome(o: &Outcome) -> pb::ValidateChainResponse {
             family: v.family.name.clone(),
             identity: v.identity.as_ref().map(identity),
             revocation: source(o.revocation).into(),
+            skipped,
         },
         Err(f) => pb::ValidateChainResponse {
             valid: false,
@@ -83,6 +93,7 @@ pub fn outcome(o: &Outcome) -> pb::ValidateChainResponse {
             family: String::new(),
             identity: None,
             revocation: source(o.revocation).into(),
+            skipped,
         },
     }
 }

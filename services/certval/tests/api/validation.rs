@@ -383,3 +383,22 @@ async fn sighup_reloads_the_anchor_files() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn an_unusable_candidate_intermediate_is_skipped_and_reported() {
+    let app = spawn().await;
+    let cred = structure().await;
+    let mut pool = vec![b"not a certificate".to_vec()];
+    pool.extend(cred.issued.intermediates.iter().cloned());
+    let r = app
+        .validate_der(&cred.issued.certificate, &pool, "structure-client-auth")
+        .await;
+    assert!(r.valid, "{} {}", r.reason, r.detail);
+    assert_eq!(r.skipped.len(), 1);
+    assert_eq!(r.skipped[0].index, 0);
+    assert_eq!(r.skipped[0].reason, "malformed_certificate");
+    // A malformed leaf stays an answer of its own, before any candidate is looked at.
+    let r = app.validate_der(b"not a certificate", &pool, "").await;
+    assert_eq!(r.reason, "malformed_certificate");
+    assert_eq!((r.failing_index, r.skipped.len()), (0, 0));
+}

@@ -50,6 +50,8 @@ impl Leaf {
 
 fn ca_params(cn: &str, path_len: Option<u8>) -> CertificateParams {
     let mut p = CertificateParams::default();
+    // AKI, which RFC 5280 requires and the validator checks.
+    p.use_authority_key_identifier_extension = true;
     p.distinguished_name.push(DnType::CountryName, "FR");
     p.distinguished_name
         .push(DnType::OrganizationName, "ASIP-SANTE");
@@ -100,6 +102,8 @@ impl TestPki {
     pub fn issue(&self, leaf: &Leaf) -> ClientCert {
         let key = KeyPair::generate().unwrap();
         let mut p = CertificateParams::default();
+        // AKI, which RFC 5280 requires and the validator checks.
+        p.use_authority_key_identifier_extension = true;
         p.distinguished_name.push(DnType::CountryName, "FR");
         p.distinguished_name.push(DnType::StateOrProvinceName, "75");
         p.distinguished_name
