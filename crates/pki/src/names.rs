@@ -330,6 +330,41 @@ fn valid_host(host: &[u8], wildcard: bool) -> bool {
     })
 }
 
+/// A subjectAltName dNSName as RFC 5280 §4.2.1.6 wants it: the preferred name syntax
+/// (letters, digits, hyphens; no underscore, no empty label, so no leading, doubled or
+/// trailing dot), a wildcard only as the whole left-most label over at least two more
+/// labels, and `xn--` labels that are valid Punycode of a name that is not plain ASCII.
+pub(crate) fn valid_san_dns(name: &[u8]) -> bool {
+    let body = match name.strip_prefix(b"*.") {
+        Some(base) => {
+            if base.iter().filter(|&&b| b == b'.').count() < 1 {
+                return false;
+            }
+            base
+        }
+        None => name,
+    };
+    if body.is_empty() || name.len() > 253 {
+        return false;
+    }
+    body.split(|&b| b == b'.').all(|label| {
+        let ldh = !label.is_empty()
+            && label.len() <= 63
+            && label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with(b"-")
+            && !label.ends_with(b"-");
+        ldh && (!label
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+            || std::str::from_utf8(&label[4..])
+                .ok()
+                .and_then(idna::punycode::decode_to_string)
+                .is_some_and(|u| !u.is_empty() && !u.is_ascii()))
+    })
+}
+
 fn dns_matches(pattern: &[u8], host: &[u8]) -> bool {
     let pattern = trim_dot(pattern);
     if !valid_host(pattern, true) {
@@ -386,6 +421,35 @@ mod tests {
         );
         assert_eq!(ip_in_subtree(&[10, 1, 2, 3], &[0; 32]), Some(false));
         assert_eq!(ip_in_subtree(&[10, 1, 2], &[0; 8]), None);
+    }
+
+    #[test]
+    fn san_dns_syntax() {
+        for good in [
+            "example.test",
+            "a-b.example.test",
+            "*.example.test",
+            "xn--caf-dma.example.test",
+            "EXAMPLE.test",
+        ] {
+            assert!(valid_san_dns(good.as_bytes()), "{good}");
+        }
+        for bad in [
+            "",
+            "_sip.example.test",
+            ".example.test",
+            "example.test.",
+            "a..example.test",
+            "-a.example.test",
+            "*.test",
+            "w*.example.test",
+            "a.*.example.test",
+            "xn--.example.test",
+            "xn--abc-.example.test",
+            "caf\u{e9}.example.test",
+        ] {
+            assert!(!valid_san_dns(bad.as_bytes()), "{bad}");
+        }
     }
 
     #[test]

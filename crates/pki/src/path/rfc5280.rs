@@ -4,6 +4,7 @@
 //! names, and the leaf's own key.
 
 use crate::cert::{Certificate, ku};
+use crate::names::{self, GeneralName};
 use crate::reason::{Error, Reason};
 use crate::sig;
 
@@ -166,6 +167,28 @@ pub(super) fn check(cert: &Certificate, role: Role) -> Result<(), Error> {
             ));
         }
         _ => {}
+    }
+
+    // subjectAltName entries: a dNSName in the preferred name syntax, an iPAddress of
+    // 4 or 16 octets (a constraint's 8 or 32 belong to nameConstraints only).
+    for name in names::san_names(cert)? {
+        match name {
+            GeneralName::Dns(dns) if !names::valid_san_dns(dns) => {
+                return Err(refuse(
+                    Reason::InvalidName,
+                    cert,
+                    "has a subjectAltName dNSName that is not a valid DNS name",
+                ));
+            }
+            GeneralName::Ip(ip) if ip.len() != 4 && ip.len() != 16 => {
+                return Err(refuse(
+                    Reason::InvalidName,
+                    cert,
+                    "has a subjectAltName iPAddress that is neither 4 nor 16 octets",
+                ));
+            }
+            _ => {}
+        }
     }
 
     // The leaf's key verifies nothing in the path, so nothing else looks at it.

@@ -251,6 +251,36 @@ fn names_follow_the_subject_and_san_rules() {
     );
 }
 
+#[test]
+fn san_entries_are_valid_dns_names_and_addresses() {
+    let (root, int) = good();
+    for bad in [
+        Gn::dns("_sip.example.test"),
+        Gn::dns(".example.test"),
+        Gn::dns("*.test"),
+        Gn::dns("xn--.example.test"),
+        Gn::Ip(vec![10, 0, 0, 1, 0]),
+    ] {
+        let leaf = int.leaf_with(
+            Spec::leaf(cn("leaf")).with(ext::san(std::slice::from_ref(&bad))),
+            Alg::P256,
+        );
+        match run(&root, &int, &leaf, false) {
+            Ok(_) => panic!("{bad:?} accepted"),
+            Err(f) => assert_eq!(
+                (f.reason, f.index),
+                (Reason::InvalidName, Some(0)),
+                "{bad:?}: {f}"
+            ),
+        }
+    }
+    let fine = int.leaf_with(
+        Spec::leaf(cn("leaf")).with(ext::san(&[Gn::dns("*.example.test"), Gn::ip("10.0.0.1")])),
+        Alg::P256,
+    );
+    run(&root, &int, &fine, false).unwrap();
+}
+
 /// An RSA SubjectPublicKeyInfo with a modulus of `bits` bits (the key verifies nothing).
 fn rsa_spki(bits: usize) -> Vec<u8> {
     let mut modulus = vec![0xc5; bits.div_ceil(8)];
