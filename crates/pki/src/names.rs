@@ -320,14 +320,19 @@ fn valid_host(host: &[u8], wildcard: bool) -> bool {
         if wildcard && i == 0 && label == b"*" {
             return true;
         }
-        !label.is_empty()
-            && label.len() <= 63
-            && label
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            && !label.starts_with(b"-")
-            && !label.ends_with(b"-")
+        ldh_label(label, true)
     })
+}
+
+/// A DNS label of letters, digits and inner hyphens (and underscores if `underscore`).
+fn ldh_label(label: &[u8], underscore: bool) -> bool {
+    !label.is_empty()
+        && label.len() <= 63
+        && label
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || (underscore && b == b'_'))
+        && !label.starts_with(b"-")
+        && !label.ends_with(b"-")
 }
 
 /// A subjectAltName dNSName as RFC 5280 §4.2.1.6 wants it: the preferred name syntax
@@ -348,20 +353,14 @@ pub(crate) fn valid_san_dns(name: &[u8]) -> bool {
         return false;
     }
     body.split(|&b| b == b'.').all(|label| {
-        let ldh = !label.is_empty()
-            && label.len() <= 63
-            && label
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with(b"-")
-            && !label.ends_with(b"-");
-        ldh && (!label
-            .get(..4)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
-            || std::str::from_utf8(&label[4..])
-                .ok()
-                .and_then(idna::punycode::decode_to_string)
-                .is_some_and(|u| !u.is_empty() && !u.is_ascii()))
+        ldh_label(label, false)
+            && (!label
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+                || std::str::from_utf8(&label[4..])
+                    .ok()
+                    .and_then(idna::punycode::decode_to_string)
+                    .is_some_and(|u| !u.is_empty() && !u.is_ascii()))
     })
 }
 
