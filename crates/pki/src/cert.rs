@@ -106,6 +106,8 @@ pub(crate) struct Criticality {
     pub san: Option<bool>,
     pub name_constraints: Option<bool>,
     pub policy_constraints: Option<bool>,
+    pub eku: Option<bool>,
+    pub aia: Option<bool>,
 }
 
 /// An X.509 certificate: its DER and the facts read from it once.
@@ -598,6 +600,8 @@ fn read_facts(der: &[u8]) -> Result<Facts, Error> {
             EXT_AKI => c.aki = Some(ext.critical),
             EXT_SAN => c.san = Some(ext.critical),
             EXT_NC => c.name_constraints = Some(ext.critical),
+            EXT_EKU => c.eku = Some(ext.critical),
+            EXT_AIA => c.aia = Some(ext.critical),
             EXT_POLICY_CONSTRAINTS => c.policy_constraints = Some(ext.critical),
             _ => {}
         }

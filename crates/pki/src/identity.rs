@@ -64,7 +64,7 @@ pub struct StructureIdentity {
     pub departement: Option<String>,
 }
 
-const CN: &[u8] = &[0x55, 0x04, 0x03];
+pub(crate) const CN: &[u8] = &[0x55, 0x04, 0x03];
 const SN: &[u8] = &[0x55, 0x04, 0x04];
 const ST: &[u8] = &[0x55, 0x04, 0x08];
 const O: &[u8] = &[0x55, 0x04, 0x0a];

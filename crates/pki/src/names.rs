@@ -90,7 +90,12 @@ fn parse_constraints(nc: &[u8]) -> Option<Constraints<'_>> {
     })
 }
 
+/// GeneralSubtrees ::= SEQUENCE SIZE (1..MAX) OF GeneralSubtree; `None` when empty,
+/// malformed, or when a base could not constrain a valid name (see [`valid_base`]).
 fn subtrees(data: &[u8]) -> Option<Vec<GeneralName<'_>>> {
+    if data.is_empty() {
+        return None;
+    }
     let mut r = Reader::new(data);
     let mut out = Vec::new();
     while !r.is_empty() {
@@ -103,12 +108,45 @@ fn subtrees(data: &[u8]) -> Option<Vec<GeneralName<'_>>> {
         {
             return None;
         }
-        if !s.is_empty() {
+        if !s.is_empty() || !valid_base(&base) {
             return None;
         }
         out.push(base);
     }
     Some(out)
+}
+
+/// Whether a subtree base is well-formed for its type (RFC 5280 §4.2.1.10): a dNSName
+/// is a host name in the preferred syntax, or empty (every name); an rfc822Name is a
+/// mailbox, a host, or `.` and a host (any host under it); an iPAddress is an address
+/// and a mask of the same family whose bits are leading ones. Others are kept as they
+/// are (and fail closed when compared).
+fn valid_base(base: &GeneralName<'_>) -> bool {
+    match base {
+        GeneralName::Dns(d) => d.is_empty() || valid_host(d, false, false),
+        GeneralName::Email(e) => {
+            if e.contains(&b'@') {
+                valid_mailbox(e)
+            } else {
+                valid_host(e.strip_prefix(b".").unwrap_or(e), false, false)
+            }
+        }
+        GeneralName::Ip(ip) => {
+            // CIDR: the mask's ones, then only zeros.
+            let mut rest_zero = false;
+            matches!(ip.len(), 8 | 32)
+                && ip[ip.len() / 2..].iter().all(|&b| {
+                    let ok = if rest_zero {
+                        b == 0
+                    } else {
+                        b.leading_ones() + b.trailing_zeros() == 8
+                    };
+                    rest_zero |= b != 0xff;
+                    ok
+                })
+        }
+        _ => true,
+    }
 }
 
 /// Checks `cert`'s names against the nameConstraints of `ca`.
@@ -125,11 +163,27 @@ pub(crate) fn check_name_constraints(ca: &Certificate, cert: &Certificate) -> Re
     if subject.len() > 2 {
         names.push(GeneralName::Directory(subject));
     }
+    // Every name against every constraint: bounded, so that a crafted pair (thousands
+    // of names under thousands of constraints) fails fast instead of burning CPU.
+    let comparisons = names
+        .len()
+        .saturating_mul(constraints.permitted.len() + constraints.excluded.len());
+    if comparisons > MAX_CONSTRAINT_COMPARISONS {
+        return Err(Error::new(
+            Reason::PathBudgetExceeded,
+            format!(
+                "{} names under {} name constraints of {}: more than {MAX_CONSTRAINT_COMPARISONS} comparisons",
+                names.len(),
+                constraints.permitted.len() + constraints.excluded.len(),
+                ca.label()
+            ),
+        ));
+    }
     for name in &names {
         if constraints
             .excluded
             .iter()
-            .any(|c| c.kind() == name.kind() && matches_constraint(name, c) != Some(false))
+            .any(|c| c.kind() == name.kind() && excludes(c, name))
         {
             return Err(fail(format!(
                 "{} is excluded by the name constraints of {}",
@@ -169,6 +223,28 @@ fn describe(name: &GeneralName<'_>) -> String {
         },
         GeneralName::Other(t) => format!("name of type [{t}]"),
     }
+}
+
+/// Most name-to-constraint comparisons for one CA's constraints on one certificate
+/// (rustls-webpki's budget: far above real certificates, far below the DoS cases).
+pub(crate) const MAX_CONSTRAINT_COMPARISONS: usize = 250_000;
+
+/// Whether excluded subtree `c` excludes `name`. A wildcard dNSName is excluded when any
+/// name it would match is: `*.example.com` by `example.com` and by `bar.example.com`.
+fn excludes(c: &GeneralName<'_>, name: &GeneralName<'_>) -> bool {
+    if let (GeneralName::Dns(n), GeneralName::Dns(c)) = (name, c)
+        && let Some(base) = trim_dot(n).strip_prefix(b"*.")
+    {
+        let c = trim_dot(c);
+        let one_label_over = c.len() > base.len() + 1
+            && ends_with_ci(c, base)
+            && c[c.len() - base.len() - 1] == b'.'
+            && !c[..c.len() - base.len() - 1].contains(&b'.');
+        if one_label_over {
+            return true;
+        }
+    }
+    matches_constraint(name, c) != Some(false)
 }
 
 /// `Some(true)` match, `Some(false)` no match, `None` cannot tell (unsupported or
@@ -293,7 +369,7 @@ pub fn verify_peer_name(cert: &Certificate, peer_name: &str) -> Result<(), Error
         return if found { Ok(()) } else { Err(mismatch()) };
     }
     let host = trim_dot(peer_name.as_bytes());
-    if !valid_host(host, false) {
+    if !valid_host(host, false, true) {
         return Err(mismatch());
     }
     let found = names.iter().any(|n| match n {
@@ -310,9 +386,9 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// LDH labels separated by dots (underscores tolerated, as Go does); with
-/// `wildcard`, the first label may be exactly `*`.
-fn valid_host(host: &[u8], wildcard: bool) -> bool {
+/// LDH labels separated by dots (underscores tolerated if `underscore`, as Go does for
+/// peer names); with `wildcard`, the first label may be exactly `*`.
+fn valid_host(host: &[u8], wildcard: bool, underscore: bool) -> bool {
     if host.is_empty() || host.len() > 253 {
         return false;
     }
@@ -320,8 +396,124 @@ fn valid_host(host: &[u8], wildcard: bool) -> bool {
         if wildcard && i == 0 && label == b"*" {
             return true;
         }
-        ldh_label(label, true)
+        ldh_label(label, underscore)
     })
+}
+
+/// An rfc822Name as RFC 5280 §4.2.1.6 wants it: a mailbox `local-part@domain` (RFC 5321
+/// §4.1.2) with a dot-atom or quoted-string local part and a host name domain.
+pub(crate) fn valid_mailbox(mailbox: &[u8]) -> bool {
+    const ATEXT: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+    let Some(at) = mailbox.iter().rposition(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (&mailbox[..at], &mailbox[at + 1..]);
+    let local_ok = match local
+        .strip_prefix(b"\"")
+        .and_then(|l| l.strip_suffix(b"\""))
+    {
+        Some(quoted) => {
+            let mut escaped = false;
+            quoted.iter().all(|&b| {
+                let ok = (0x20..0x7f).contains(&b) && (escaped || (b != b'"'));
+                escaped = !escaped && b == b'\\';
+                ok
+            }) && !escaped
+        }
+        None => local.split(|&b| b == b'.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || ATEXT.contains(&b))
+        }),
+    };
+    local_ok && valid_host(domain, false, false)
+}
+
+/// Whether dNSName `pattern` is a wildcard over a public suffix (`*.co.uk`,
+/// `*.s3.amazonaws.com`), which CAs must not issue (Baseline Requirements §3.2.2.6):
+/// the Public Suffix List, ICANN and private sections, through the `psl` crate.
+pub(crate) fn wildcard_on_public_suffix(pattern: &[u8]) -> bool {
+    let Some(base) = trim_dot(pattern).strip_prefix(b"*.") else {
+        return false;
+    };
+    let base = base.to_ascii_lowercase();
+    psl::suffix(&base).is_some_and(|s| s.is_known() && s.as_bytes() == base.as_slice())
+}
+
+/// Why subject CN `cn` breaks Baseline Requirements §7.1.4.3 in a way a client that
+/// still reads CNs could be misled by, or `None`:
+/// * an IP address in any form an address parser takes (`0xC0A80101`, `192.168.001.001`,
+///   `2001:DB8::1`, uncompressed IPv6…) must be the standard text (dotted decimal, RFC
+///   5952) of one of the subjectAltName iPAddresses;
+/// * a name with non-ASCII characters is never the copy of a dNSName (P-labels stay
+///   P-labels);
+/// * a name equal to a subjectAltName dNSName but for ASCII case must be its exact copy.
+///
+/// A CN that names nothing the SANs name (`CN=example.com` beside `DNS:*.example.com`,
+/// a CN that is no host name at all) is not refused: Go, rustls-webpki and BoringSSL,
+/// which never read the CN, accept those, and so do the certificates of x509-limbo that
+/// expect success.
+pub(crate) fn misspelt_cn(cn: &str, sans: &[GeneralName<'_>]) -> Option<&'static str> {
+    if let Some(ip) = loose_ip(cn) {
+        let san_ip = sans.iter().any(|n| match n {
+            GeneralName::Ip(b) => ip_from_bytes(b) == Some(ip),
+            _ => false,
+        });
+        return if !san_ip {
+            Some("has an IP address CN that is none of its subjectAltName iPAddresses")
+        } else if ip.to_string() != cn {
+            Some("has an IP address CN not written in its standard form (RFC 3986, RFC 5952)")
+        } else {
+            None
+        };
+    }
+    if !cn.is_ascii() {
+        return Some("has a non-ASCII CN, which no subjectAltName dNSName can be a copy of");
+    }
+    let spelt_otherwise = sans.iter().any(|n| match n {
+        GeneralName::Dns(d) => d.eq_ignore_ascii_case(cn.as_bytes()) && *d != cn.as_bytes(),
+        _ => false,
+    });
+    spelt_otherwise.then_some("has a CN spelling a subjectAltName dNSName in another case")
+}
+
+/// An IP address in the text forms address parsers take: IPv6 in any case or
+/// compression, IPv4 as inet_aton reads it (1 to 4 parts, each decimal, `0x` hex or
+/// `0` octal, the last filling the remaining octets).
+fn loose_ip(text: &str) -> Option<IpAddr> {
+    if text.contains(':') {
+        return text.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut values = Vec::with_capacity(4);
+    for part in &parts {
+        let (digits, radix) = match part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            Some(hex) => (hex, 16),
+            None if part.len() > 1 && part.starts_with('0') => (&part[1..], 8),
+            None => (*part, 10),
+        };
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        values.push(u32::from_str_radix(digits, radix).ok()?);
+    }
+    let (last, head) = values.split_last()?;
+    if head.iter().any(|&v| v > 0xff) {
+        return None;
+    }
+    let room = 8 * (4 - u32::try_from(head.len()).ok()?);
+    if room < 32 && *last >> room != 0 {
+        return None;
+    }
+    let addr = head
+        .iter()
+        .enumerate()
+        .fold(*last, |acc, (i, &v)| acc | (v << (24 - 8 * i)));
+    Some(IpAddr::V4(addr.into()))
 }
 
 /// A DNS label of letters, digits and inner hyphens (and underscores if `underscore`).
@@ -366,7 +558,7 @@ pub(crate) fn valid_san_dns(name: &[u8]) -> bool {
 
 fn dns_matches(pattern: &[u8], host: &[u8]) -> bool {
     let pattern = trim_dot(pattern);
-    if !valid_host(pattern, true) {
+    if !valid_host(pattern, true, true) {
         return false;
     }
     // An IP address written as a dNSName is not a DNS name.

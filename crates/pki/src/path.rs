@@ -21,7 +21,10 @@
 //!   policyMappings extension is refused as an unsupported critical extension).
 //! * Revocation is asked last, for every certificate below the anchor, and a
 //!   revoked intermediate sends the search on to other paths.
-//! * `max_depth` is capped at 64 certificates whatever the options say.
+//! * `max_depth` counts intermediates as RFC 5280's pathLenConstraint does
+//!   (self-issued ones are free), as `openssl verify -verify_depth` and pyca's
+//!   `max_chain_depth` do: 0 means the leaf's issuer must be an anchor. Whatever it
+//!   says, no path is longer than 64 certificates.
 
 use std::sync::Arc;
 
@@ -73,6 +76,9 @@ impl RevocationChecker for NoRevocation {
     }
 }
 
+/// The longest path, leaf and anchor included, whatever [`Options::max_depth`] says.
+pub const MAX_PATH_CERTIFICATES: usize = 64;
+
 /// Validation parameters.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -82,7 +88,8 @@ pub struct Options {
     pub peer_name: Option<String>,
     /// Most intermediates accepted as input (more: [`Reason::PathBudgetExceeded`]).
     pub max_intermediates: usize,
-    /// Most certificates in a path, leaf and anchor included (capped at 64).
+    /// Most intermediates between the leaf and the anchor, self-issued ones not
+    /// counted (a path never exceeds [`MAX_PATH_CERTIFICATES`] all the same).
     pub max_depth: usize,
     /// Most signature verifications for one validation.
     pub signature_budget: usize,
@@ -93,14 +100,14 @@ pub struct Options {
 }
 
 impl Options {
-    /// Defaults (16 intermediates, depth 8, 32 signatures, 1024 steps, unknown
+    /// Defaults (16 intermediates given, 6 on a path, 32 signatures, 1024 steps, unknown
     /// revocation refused, no peer name) at instant `at`.
     pub fn at(at: OffsetDateTime) -> Self {
         Self {
             at,
             peer_name: None,
             max_intermediates: 16,
-            max_depth: 8,
+            max_depth: 6,
             signature_budget: 32,
             step_budget: 1024,
             unknown_revocation_allowed: false,
@@ -228,7 +235,6 @@ impl Validator {
             pool,
             at,
             options,
-            max_depth: options.max_depth.min(64),
             rules: &rules,
             revocation,
             signatures: 0,
@@ -330,7 +336,6 @@ struct Search<'a> {
     pool_checks: Vec<Option<Result<(), Error>>>,
     at: i64,
     options: &'a Options,
-    max_depth: usize,
     rules: &'a Rules<'a>,
     revocation: &'a dyn RevocationChecker,
     signatures: usize,
@@ -493,12 +498,17 @@ impl<'a> Search<'a> {
         }
         let c = self.cert(child);
         let i = self.cert(issuer);
+        // A key below the floor is named as such, not as a signature that failed.
         let result = sig::verify_signed_data(
             i.spki_der(),
             c.signature_algorithm_der(),
             c.tbs_der(),
             c.signature_value(),
         )
+        .map_err(|e| match sig::check_public_key(i.spki_der()) {
+            Err(weak) => Error::new(weak.reason, format!("{}: {}", i.label(), weak.detail)),
+            Ok(()) => e,
+        })
         .map_err(|e| {
             Error::new(
                 e.reason,
@@ -533,6 +543,32 @@ impl<'a> Search<'a> {
         Ok(())
     }
 
+    /// Whether putting `cert` (node `cand`) on the path makes it too long.
+    fn too_deep(&self, cand: Node, cert: &Certificate) -> Option<Error> {
+        if self.path.len() >= MAX_PATH_CERTIFICATES {
+            return Some(Error::new(
+                Reason::PathBudgetExceeded,
+                format!("path longer than {MAX_PATH_CERTIFICATES} certificates"),
+            ));
+        }
+        if !matches!(cand, Node::Pool(_)) || cert.is_self_issued() {
+            return None;
+        }
+        let counted = self.path[1..]
+            .iter()
+            .filter(|&&n| !self.cert(n).is_self_issued())
+            .count();
+        (counted >= self.options.max_depth).then(|| {
+            Error::new(
+                Reason::PathBudgetExceeded,
+                format!(
+                    "more than {} intermediates (self-issued ones not counted)",
+                    self.options.max_depth
+                ),
+            )
+        })
+    }
+
     /// Extends the path from its last certificate; `Ok(true)` once a path validated.
     fn extend(&mut self) -> Result<bool, Abort> {
         let Some(&top) = self.path.last() else {
@@ -554,15 +590,8 @@ impl<'a> Search<'a> {
                 continue; // a loop
             }
             tried = true;
-            if self.path.len() >= self.max_depth {
-                self.record(
-                    Error::new(
-                        Reason::PathBudgetExceeded,
-                        format!("path longer than {} certificates", self.max_depth),
-                    ),
-                    None,
-                    false,
-                );
+            if let Some(e) = self.too_deep(cand, cert) {
+                self.record(e, None, false);
                 continue;
             }
             if let Err(e) = self.verify(top, cand)? {
@@ -662,6 +691,13 @@ impl<'a> Search<'a> {
         self.check_policies(&certs)?;
 
         if let Some(profile) = self.rules.profile {
+            if profile.web_pki {
+                let end_entity = rfc5280::Role::Leaf { end_entity: true };
+                rfc5280::web_pki(leaf, end_entity).map_err(at(0))?;
+                if n > 1 {
+                    rfc5280::web_pki(anchor, rfc5280::Role::Anchor).map_err(at(last))?;
+                }
+            }
             if let Some(bits) = profile
                 .key_usages
                 .iter()
@@ -751,8 +787,23 @@ impl<'a> Search<'a> {
         })
     }
 
-    /// The leaf lists every required EKU; CAs with an EKU extension allow each.
+    /// The leaf lists every required EKU, and not anyExtendedKeyUsage (a purpose that
+    /// names its EKU wants a certificate issued for it); CAs with an EKU extension
+    /// allow each.
     fn check_eku(&self, certs: &[&Certificate]) -> Result<(), (Error, Option<usize>)> {
+        if !self.rules.ekus.is_empty()
+            && certs[0]
+                .eku_oids()
+                .is_some_and(|mut it| it.any(|o| o == self.rules.any_eku.as_slice()))
+        {
+            return Err((
+                Error::new(
+                    Reason::ExtendedKeyUsage,
+                    "leaf extendedKeyUsage lists anyExtendedKeyUsage, the purpose wants its own",
+                ),
+                Some(0),
+            ));
+        }
         for want in &self.rules.ekus {
             let name = der::oid_to_string(want).unwrap_or_default();
             let leaf_has = certs[0]

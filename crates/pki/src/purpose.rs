@@ -40,6 +40,12 @@ pub const PURPOSES: [&str; 5] = [
 /// * `families`: trust families allowed (empty = any).
 /// * `identity`: the leaf subject must carry that identity.
 /// * `check_revocation`: ask the revocation checker about every certificate below the anchor.
+/// * `web_pki`: the CA/Browser Forum rules for TLS server certificates (Baseline
+///   Requirements §7.1), which IGC-Santé's person and organisation certificates do not
+///   follow (their CN is an idNat_PS or an application name): the leaf's
+///   extendedKeyUsage is not critical, its subject CN (if any) is a character-for-character
+///   copy of one of its subjectAltNames, no wildcard sits on a public suffix, and the
+///   trust anchor carries no extendedKeyUsage.
 #[derive(Clone, Debug)]
 pub struct Profile {
     /// The purpose name.
@@ -56,6 +62,8 @@ pub struct Profile {
     pub identity: Option<IdentityKind>,
     /// Whether revocation is checked.
     pub check_revocation: bool,
+    /// Whether the CA/Browser Forum TLS server rules apply.
+    pub web_pki: bool,
 }
 
 /// A keyUsage bit a leaf may be required to assert.
@@ -106,7 +114,8 @@ impl KeyUsage {
 /// | server-auth | serverAuth | — | — |
 /// | structure-signature | — | nonRepudiation | structure |
 ///
-/// All check revocation; none requires a policy or restricts families.
+/// All check revocation; none requires a policy or restricts families; only
+/// server-auth follows the web PKI rules.
 pub fn builtin(name: &str) -> Option<Profile> {
     let (eku, ku, identity): (&[&str], &[KeyUsage], _) = match name {
         "ps-authentication" => (
@@ -140,6 +149,7 @@ pub fn builtin(name: &str) -> Option<Profile> {
         families: Vec::new(),
         identity,
         check_revocation: true,
+        web_pki: name == "server-auth",
     })
 }
 

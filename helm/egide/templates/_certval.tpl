@@ -122,6 +122,9 @@ extended_key_usages = {{ default (list) $p.extendedKeyUsages | toRawJson }}
 {{- if hasKey $p "checkRevocation" }}
 check_revocation = {{ $p.checkRevocation }}
 {{- end }}
+{{- if hasKey $p "webPki" }}
+web_pki = {{ $p.webPki }}
+{{- end }}
 {{- end }}
 
 [revocation]

@@ -103,6 +103,8 @@ pub struct PurposeSettings {
     pub extended_key_usages: Option<Vec<String>>,
     /// Whether revocation is checked.
     pub check_revocation: Option<bool>,
+    /// Whether the CA/Browser Forum TLS server rules apply (server-auth: yes).
+    pub web_pki: Option<bool>,
 }
 
 /// What to do when a certificate's revocation status cannot be established.

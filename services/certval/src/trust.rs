@@ -82,6 +82,9 @@ impl Trust {
                 if let Some(c) = over.check_revocation {
                     profile.check_revocation = c;
                 }
+                if let Some(w) = over.web_pki {
+                    profile.web_pki = w;
+                }
             }
             profiles.insert(name.to_owned(), profile);
         }

@@ -12,7 +12,7 @@ use clap::Subcommand;
 pub enum CertCommand {
     /// Validates a certificate chain offline, as RFC 5280 and the named purposes say.
     /// Exit 0: valid; 1: not valid (the reason code is printed); 2: usage error.
-    Verify(verify::VerifyArgs),
+    Verify(Box<verify::VerifyArgs>),
     /// Loads a CRL into the certval service.
     CrlSubmit {
         /// The CRL, DER or PEM.

@@ -48,6 +48,10 @@ pub struct VerifyArgs {
     /// A DNS name or IP address the leaf must be valid for, as TLS clients check.
     #[arg(long)]
     peer_name: Option<String>,
+    /// Most intermediates between the leaf and the anchor, self-issued ones not counted
+    /// (as `openssl verify -verify_depth`); 0: the leaf's issuer must be an anchor.
+    #[arg(long)]
+    max_depth: Option<usize>,
     /// Validation time (RFC 3339); now by default.
     #[arg(long)]
     at: Option<String>,
@@ -81,8 +85,12 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         for der in pem::decode_all(&read(f)?, "X509 CRL")
             .map_err(|e| anyhow::anyhow!("--crl {}: {e}", f.display()))?
         {
-            Crl::parse_unverified(&der)
-                .map_err(|e| anyhow::anyhow!("--crl {}: {e}", f.display()))?;
+            // A CRL is evidence about the path, like the leaf: one that is unusable
+            // (no cRLNumber, a critical one…) refuses the validation, exit 1.
+            if let Err(e) = Crl::parse_unverified(&der) {
+                let detail = format!("--crl {}: {}", f.display(), e.detail);
+                return Ok(refuse(args.json, e.reason.code(), &detail, None, &[]));
+            }
             crls.push(der);
         }
     }
@@ -106,6 +114,7 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             families: Vec::new(),
             identity: None,
             check_revocation: true,
+            web_pki: false,
         }),
     };
     let family = Family {
@@ -113,8 +122,15 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         test: false,
         cut_off: None,
     };
-    let store = TrustStore::new(vec![(family, anchors)], false)
-        .map_err(|e| anyhow::anyhow!("--anchor: {e}"))?;
+    // An anchor that parses but cannot anchor a path (not a CA…) refuses the
+    // validation with its reason, exit 1; only unreadable input is a usage error.
+    let store = match TrustStore::new(vec![(family, anchors)], false) {
+        Ok(store) => store,
+        Err(e) => {
+            let detail = format!("--anchor: {}", e.detail);
+            return Ok(refuse(args.json, e.reason.code(), &detail, None, &[]));
+        }
+    };
     let validator = Validator::new(Arc::new(store));
     let leaf_bytes = read(&args.leaf)?;
     let leaf = pem::decode_all(&leaf_bytes, "CERTIFICATE")
@@ -143,6 +159,9 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let mut options = Options::at(at);
     options.peer_name = args.peer_name.clone();
+    if let Some(depth) = args.max_depth {
+        options.max_depth = depth;
+    }
     let checker = CrlChecker {
         crls,
         verified: Mutex::default(),

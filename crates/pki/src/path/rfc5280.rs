@@ -1,9 +1,11 @@
 //! What RFC 5280 (and the strict validators: Go, rustls-webpki, BoringSSL) require of each
 //! certificate by its place in a path, beyond signatures, validity and usages: serial
 //! numbers, key identifiers, the criticality of the extensions whose criticality is fixed,
-//! names, and the leaf's own key.
+//! names, and keys; and the CA/Browser Forum's rules for TLS server certificates
+//! ([`web_pki`]), which only some purposes follow.
 
 use crate::cert::{Certificate, ku};
+use crate::identity;
 use crate::names::{self, GeneralName};
 use crate::reason::{Error, Reason};
 use crate::sig;
@@ -40,7 +42,8 @@ pub(super) fn check(cert: &Certificate, role: Role) -> Result<(), Error> {
         ));
     }
     let (aki_present, aki_issuer_serial) = cert.aki_shape();
-    if v3 && !cert.is_self_issued() && cert.authority_key_id().is_none() {
+    // An anchor's issuer is not on the path: its AKI identifies nothing to check.
+    if v3 && role != Role::Anchor && !cert.is_self_issued() && cert.authority_key_id().is_none() {
         return Err(refuse(
             Reason::KeyIdentifier,
             cert,
@@ -55,6 +58,13 @@ pub(super) fn check(cert: &Certificate, role: Role) -> Result<(), Error> {
         ));
     }
     if role == Role::Anchor && cert.is_self_issued() && aki_present {
+        if cert.authority_key_id().is_none() {
+            return Err(refuse(
+                Reason::KeyIdentifier,
+                cert,
+                "is a root whose authorityKeyIdentifier has no keyIdentifier",
+            ));
+        }
         if aki_issuer_serial {
             return Err(refuse(
                 Reason::KeyIdentifier,
@@ -98,6 +108,15 @@ pub(super) fn check(cert: &Certificate, role: Role) -> Result<(), Error> {
             Reason::ExtendedKeyUsage,
             cert,
             "has an empty extendedKeyUsage",
+        ));
+    }
+
+    // authorityInfoAccess (§4.2.2.1): never critical.
+    if c.aia == Some(true) {
+        return Err(refuse(
+            Reason::ExtensionCriticality,
+            cert,
+            "marks its authorityInfoAccess critical",
         ));
     }
 
@@ -180,6 +199,13 @@ pub(super) fn check(cert: &Certificate, role: Role) -> Result<(), Error> {
                     "has a subjectAltName dNSName that is not a valid DNS name",
                 ));
             }
+            GeneralName::Email(mailbox) if !names::valid_mailbox(mailbox) => {
+                return Err(refuse(
+                    Reason::InvalidName,
+                    cert,
+                    "has a subjectAltName rfc822Name that is not a valid mailbox",
+                ));
+            }
             GeneralName::Ip(ip) if ip.len() != 4 && ip.len() != 16 => {
                 return Err(refuse(
                     Reason::InvalidName,
@@ -191,10 +217,67 @@ pub(super) fn check(cert: &Certificate, role: Role) -> Result<(), Error> {
         }
     }
 
-    // The leaf's key verifies nothing in the path, so nothing else looks at it.
-    if let Role::Leaf { .. } = role {
-        sig::check_public_key(cert.spki_der())
-            .map_err(|e| Error::new(e.reason, format!("{}: {}", cert.label(), e.detail)))?;
+    // Keys: the same floor at every place (a weak anchor or intermediate key would
+    // still verify the signature below it).
+    sig::check_public_key(cert.spki_der())
+        .map_err(|e| Error::new(e.reason, format!("{}: {}", cert.label(), e.detail)))?;
+    Ok(())
+}
+
+/// The CA/Browser Forum rules for TLS server certificates (Baseline Requirements
+/// §7.1.2), for profiles with [`crate::purpose::Profile::web_pki`]: the leaf's EKU is
+/// not critical, it has at most one subject CN and that CN does not spell a name
+/// differently from its subjectAltNames (see [`names::misspelt_cn`]), its wildcards
+/// do not sit on a public suffix; the anchor has no EKU.
+pub(super) fn web_pki(cert: &Certificate, role: Role) -> Result<(), Error> {
+    match role {
+        Role::Anchor => {
+            if cert.eku_oids().is_some() {
+                return Err(refuse(
+                    Reason::ExtendedKeyUsage,
+                    cert,
+                    "is a root with an extendedKeyUsage (the web PKI forbids it)",
+                ));
+            }
+        }
+        Role::Intermediate => {}
+        Role::Leaf { .. } => {
+            if cert.criticality().eku == Some(true) {
+                return Err(refuse(
+                    Reason::ExtensionCriticality,
+                    cert,
+                    "marks its extendedKeyUsage critical (the web PKI forbids it)",
+                ));
+            }
+            let sans = names::san_names(cert)?;
+            if sans.iter().any(|n| match n {
+                GeneralName::Dns(dns) => names::wildcard_on_public_suffix(dns),
+                _ => false,
+            }) {
+                return Err(refuse(
+                    Reason::InvalidName,
+                    cert,
+                    "has a wildcard subjectAltName over a public suffix",
+                ));
+            }
+            let attrs = identity::attributes(cert.subject_der())?;
+            let mut cns = attrs.iter().filter(|(oid, _)| *oid == identity::CN);
+            match (cns.next(), cns.next()) {
+                (None, _) => {}
+                (Some(_), Some(_)) => {
+                    return Err(refuse(
+                        Reason::InvalidName,
+                        cert,
+                        "has more than one subject CN",
+                    ));
+                }
+                (Some((_, cn)), None) => {
+                    if let Some(why) = cn.as_deref().and_then(|cn| names::misspelt_cn(cn, &sans)) {
+                        return Err(refuse(Reason::InvalidName, cert, why));
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -170,6 +170,13 @@ fn an_empty_extended_key_usage_is_refused() {
     refused(run(&root, &int, &any, true), Reason::ExtendedKeyUsage, 0);
     let none = int.leaf_with(Spec::leaf(cn("leaf")).without("2.5.29.37"), Alg::P256);
     refused(run(&root, &int, &none, true), Reason::ExtendedKeyUsage, 0);
+    // anyExtendedKeyUsage beside the purpose's own EKU is refused too.
+    let both = int.leaf_with(
+        Spec::leaf(cn("leaf")).with(ext::eku(&[EKU_SERVER, "2.5.29.37.0"])),
+        Alg::P256,
+    );
+    refused(run(&root, &int, &both, true), Reason::ExtendedKeyUsage, 0);
+    run(&root, &int, &both, false).unwrap();
 }
 
 #[test]
@@ -332,4 +339,300 @@ fn weak_and_unsupported_leaf_keys_are_refused() {
         Reason::UnsupportedAlgorithm,
         0,
     );
+}
+
+#[test]
+fn the_maximum_depth_counts_intermediates_not_self_issued_ones() {
+    let (root, int) = good();
+    let second = int.sub("Second", Alg::P256);
+    // A key rollover: the intermediate's new key certified by its old one, same name.
+    let rolled = int.sub_with(Spec::ca(int.name.clone(), None), Alg::P256);
+    let depth = |leaf: &Certificate, pool: &[Certificate], max_depth| {
+        let mut options = Options::at(now());
+        options.max_depth = max_depth;
+        let profile = builtin("server-auth").unwrap();
+        validator(&root.cert).validate(leaf, pool, Some(&profile), &options, &NoRevocation)
+    };
+    let exhausted = |r: Result<ValidPath, Failure>| match r {
+        Ok(v) => panic!("validated a path of {}", v.path.len()),
+        Err(f) => assert_eq!(f.reason, Reason::PathBudgetExceeded, "{f}"),
+    };
+    let direct = root.leaf("leaf", Alg::P256);
+    depth(&direct, &[], 0).unwrap();
+    let one = int.leaf("leaf", Alg::P256);
+    exhausted(depth(&one, std::slice::from_ref(&int.cert), 0));
+    depth(&one, std::slice::from_ref(&int.cert), 1).unwrap();
+    let two = second.leaf("leaf", Alg::P256);
+    let pool = [int.cert.clone(), second.cert.clone()];
+    exhausted(depth(&two, &pool, 1));
+    depth(&two, &pool, 2).unwrap();
+    let under_rolled = rolled.leaf("leaf", Alg::P256);
+    let pool = [int.cert.clone(), rolled.cert.clone()];
+    let v = depth(&under_rolled, &pool, 1).unwrap();
+    assert_eq!(v.path.len(), 4, "leaf, rolled, intermediate, root");
+}
+
+#[test]
+fn an_anchor_is_a_trusted_key_whose_own_issuer_is_not_checked() {
+    // A cross-certified CA trusted directly: not self-issued, no AKI. Its issuer is not
+    // on any path, so nothing requires an identifier for it (RFC 5280 §6.1: the anchor
+    // is a name and a key).
+    let root = Ca::root("Root", Alg::P256);
+    let key = Key::new(Alg::P256);
+    let mut spec = Spec::ca(cn("Cross"), None).with(ext::ski(&key));
+    spec.no_key_ids = true;
+    let cross = Ca {
+        cert: spec.issue(&key, &root),
+        name: spec.subject,
+        key,
+    };
+    let int = cross.sub("Intermediate", Alg::P256);
+    run(&cross, &int, &int.leaf("leaf", Alg::P256), true).unwrap();
+    // A root whose AKI is there but has no keyIdentifier.
+    let spec = Spec::ca(cn("Odd root"), None).with(ext::raw("2.5.29.35", false, w::seq(&[])));
+    let odd_root = Ca::root_with(spec, Alg::P256);
+    let int = odd_root.sub("Intermediate", Alg::P256);
+    refused(
+        run(&odd_root, &int, &int.leaf("leaf", Alg::P256), true),
+        Reason::KeyIdentifier,
+        2,
+    );
+}
+
+#[test]
+fn authority_info_access_is_never_critical() {
+    let (root, int) = good();
+    let mut aia = ext::ocsp_aia("http://ocsp.example.test");
+    aia.critical = true;
+    let leaf = int.leaf_with(Spec::leaf(cn("leaf")).with(aia), Alg::P256);
+    refused(
+        run(&root, &int, &leaf, false),
+        Reason::ExtensionCriticality,
+        0,
+    );
+}
+
+#[test]
+fn rfc822_names_are_mailboxes() {
+    let (root, int) = good();
+    for (mailbox, ok) in [
+        ("alice@example.test", true),
+        ("alice.o'neil+tag@example.test", true),
+        ("\"a@b\"@example.test", true),
+        ("invalid@address@example.test", false),
+        ("@example.test", false),
+        ("alice@", false),
+        ("alice..bob@example.test", false),
+        ("alice@exa_mple.test", false),
+    ] {
+        let leaf = int.leaf_with(
+            Spec::leaf(cn("leaf")).with(ext::san(&[Gn::Email(mailbox.into())])),
+            Alg::P256,
+        );
+        let r = run(&root, &int, &leaf, false);
+        if ok {
+            r.unwrap_or_else(|f| panic!("{mailbox}: {f}"));
+        } else {
+            refused(r, Reason::InvalidName, 0);
+        }
+    }
+}
+
+fn constrained(root: &Ca, nc: Ext) -> Ca {
+    root.sub_with(Spec::ca(cn("Constrained"), None).with(nc), Alg::P256)
+}
+
+fn leaf_named(int: &Ca, names: &[Gn]) -> Certificate {
+    int.leaf_with(Spec::leaf(cn("leaf")).with(ext::san(names)), Alg::P256)
+}
+
+#[test]
+fn name_constraints_must_constrain_valid_names() {
+    let root = Ca::root("Root", Alg::P256);
+    for bad in [
+        // A DNS constraint is a host name: no leading period (that is URI syntax), no
+        // wildcard, no underscore.
+        ext::nc(&[Gn::dns(".example.test")], &[]),
+        ext::nc(&[Gn::dns("*.example.test")], &[]),
+        ext::nc(&[], &[Gn::dns("a_b.example.test")]),
+        ext::nc(&[Gn::Email("invalid@invalid@example.test".into())], &[]),
+        // An IP range's mask is CIDR (ones then zeros), of the address's family.
+        ext::nc(&[Gn::Ip(vec![10, 0, 0, 0, 255, 0, 255, 0])], &[]),
+        ext::nc(&[Gn::Ip(vec![10, 0, 0, 1])], &[]),
+        // Subtrees present but empty (GeneralSubtrees is SIZE (1..MAX)).
+        ext::raw("2.5.29.30", true, w::seq(&[w::ctx(0, &[]), w::ctx(1, &[])])),
+    ] {
+        let int = constrained(&root, bad.clone());
+        let leaf = leaf_named(&int, &[Gn::dns("www.example.test")]);
+        match run(&root, &int, &leaf, true) {
+            Ok(_) => panic!("{bad:?} accepted"),
+            Err(f) => assert_eq!(f.reason, Reason::NameConstraints, "{bad:?}: {f}"),
+        }
+    }
+    for good in [
+        ext::nc(&[Gn::dns("example.test")], &[]),
+        ext::nc(&[Gn::Email(".example.test".into())], &[]),
+        ext::nc(&[Gn::Email("alice@example.test".into())], &[]),
+        ext::nc(&[Gn::Ip(vec![10, 0, 0, 0, 255, 255, 0, 0])], &[]),
+    ] {
+        let int = constrained(&root, good.clone());
+        let leaf = leaf_named(&int, &[Gn::dns("www.example.test")]);
+        run(&root, &int, &leaf, true).unwrap_or_else(|f| panic!("{good:?}: {f}"));
+    }
+}
+
+#[test]
+fn a_wildcard_is_excluded_when_a_name_it_matches_is() {
+    let root = Ca::root("Root", Alg::P256);
+    let int = constrained(&root, ext::nc(&[], &[Gn::dns("bar.example.test")]));
+    let wild = leaf_named(&int, &[Gn::dns("*.example.test")]);
+    refused(run(&root, &int, &wild, false), Reason::NameConstraints, 0);
+    // Two labels under the wildcard's base are out of its reach.
+    let int = constrained(&root, ext::nc(&[], &[Gn::dns("a.bar.example.test")]));
+    let wild = leaf_named(&int, &[Gn::dns("*.example.test")]);
+    run(&root, &int, &wild, false).unwrap();
+    // A wildcard is permitted only if all it matches is.
+    let int = constrained(&root, ext::nc(&[Gn::dns("bar.example.test")], &[]));
+    let wild = leaf_named(&int, &[Gn::dns("*.example.test")]);
+    refused(run(&root, &int, &wild, false), Reason::NameConstraints, 0);
+}
+
+#[test]
+fn name_constraint_checking_has_a_budget() {
+    let root = Ca::root("Root", Alg::P256);
+    let constraints = |n: usize| -> Vec<Gn> {
+        (0..n)
+            .map(|i| Gn::dns(&format!("x{i}.other.test")))
+            .collect()
+    };
+    let names = |n: usize| -> Vec<Gn> {
+        (0..n)
+            .map(|i| Gn::dns(&format!("h{i}.example.test")))
+            .collect()
+    };
+    // 600 names under 500 constraints: 300,000 comparisons, over the budget.
+    let int = constrained(&root, ext::nc(&[], &constraints(500)));
+    let leaf = leaf_named(&int, &names(600));
+    let started = std::time::Instant::now();
+    refused(
+        run(&root, &int, &leaf, false),
+        Reason::PathBudgetExceeded,
+        0,
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // 100 by 100 is checked in full.
+    let int = constrained(&root, ext::nc(&[], &constraints(100)));
+    run(&root, &int, &leaf_named(&int, &names(100)), false).unwrap();
+}
+
+#[test]
+fn a_weak_ca_key_is_named_as_such() {
+    let root = Ca::root("Root", Alg::P256);
+    let mut key = Key::new(Alg::P256);
+    key.spki = rsa_spki(1024);
+    let spec = Spec::ca(cn("Weak"), None);
+    let weak = Ca {
+        cert: spec.issue(&key, &root),
+        name: spec.subject,
+        key: Key::new(Alg::P256),
+    };
+    match run(&root, &weak, &weak.leaf("leaf", Alg::P256), true) {
+        Ok(_) => panic!("a 1024-bit CA validated"),
+        Err(f) => assert_eq!(f.reason, Reason::WeakKey, "{f}"),
+    }
+}
+
+/// Validates for server-auth (web PKI rules) and plainly (none of them).
+fn web(root: &Ca, int: &Ca, leaf: &Certificate) -> (Result<ValidPath, Failure>, bool) {
+    let web = run(root, int, leaf, true);
+    let plain = run(root, int, leaf, false).is_ok();
+    (web, plain)
+}
+
+fn web_refused(root: &Ca, int: &Ca, leaf: &Certificate, reason: Reason, index: usize) {
+    let (web, plain) = web(root, int, leaf);
+    refused(web, reason, index);
+    assert!(plain, "refused without the web PKI rules too");
+}
+
+#[test]
+fn the_web_pki_refuses_a_critical_eku_and_a_root_with_an_eku() {
+    let (root, int) = good();
+    let mut eku = ext::eku(&[EKU_SERVER]);
+    eku.critical = true;
+    let leaf = int.leaf_with(Spec::leaf(cn("leaf")).with(eku), Alg::P256);
+    web_refused(&root, &int, &leaf, Reason::ExtensionCriticality, 0);
+    let spec = Spec::ca(cn("Root"), None).with(ext::eku(&[EKU_SERVER]));
+    let root = Ca::root_with(spec, Alg::P256);
+    let int = root.sub("Intermediate", Alg::P256);
+    web_refused(
+        &root,
+        &int,
+        &int.leaf("leaf", Alg::P256),
+        Reason::ExtendedKeyUsage,
+        2,
+    );
+}
+
+#[test]
+fn the_web_pki_refuses_wildcards_on_public_suffixes() {
+    let (root, int) = good();
+    for suffix in ["*.co.uk", "*.s3.amazonaws.com", "*.github.io"] {
+        let leaf = leaf_named(&int, &[Gn::dns(suffix)]);
+        web_refused(&root, &int, &leaf, Reason::InvalidName, 0);
+    }
+    for fine in [
+        "*.example.co.uk",
+        "*.bucket.s3.amazonaws.com",
+        "*.example.test",
+    ] {
+        let leaf = leaf_named(&int, &[Gn::dns(fine)]);
+        run(&root, &int, &leaf, true).unwrap_or_else(|f| panic!("{fine}: {f}"));
+    }
+}
+
+#[test]
+fn the_web_pki_refuses_a_cn_that_spells_a_san_otherwise() {
+    let (root, int) = good();
+    let leaf = |cn_: &str, names: &[Gn]| {
+        int.leaf_with(Spec::leaf(cn(cn_)).with(ext::san(names)), Alg::P256)
+    };
+    let v4 = Gn::ip("192.168.1.1");
+    let v6 = Gn::ip("2001:db8::1:0:0:1");
+    let dns = Gn::dns("www.example.test");
+    for (cn_, san) in [
+        ("0xC0A80101", &v4),
+        ("192.168.001.001", &v4),
+        ("3232235777", &v4),
+        ("10.0.0.1", &v4),
+        ("2001:DB8::1:0:0:1", &v6),
+        ("2001:db8:0:0:1:0:0:1", &v6),
+        ("2001:0db8:0000:0000:0001:0000:0000:0001", &v6),
+        ("WWW.example.test", &dns),
+        ("www.exämple.test", &dns),
+    ] {
+        let cert = leaf(cn_, std::slice::from_ref(san));
+        web_refused(&root, &int, &cert, Reason::InvalidName, 0);
+    }
+    for (cn_, san) in [
+        ("192.168.1.1", &v4),
+        ("2001:db8::1:0:0:1", &v6),
+        ("www.example.test", &dns),
+        // Names the SANs do not name are left alone (the CN is never read).
+        ("Egide test server", &dns),
+        ("example.test", &Gn::dns("*.example.test")),
+    ] {
+        let cert = leaf(cn_, std::slice::from_ref(san));
+        run(&root, &int, &cert, true).unwrap_or_else(|f| panic!("{cn_}: {f}"));
+    }
+    // At most one CN.
+    let two = int.leaf_with(
+        Spec::leaf(name(&[
+            ("CN", "www.example.test"),
+            ("CN", "www.example.test"),
+        ]))
+        .with(ext::san(std::slice::from_ref(&dns))),
+        Alg::P256,
+    );
+    web_refused(&root, &int, &two, Reason::InvalidName, 0);
 }

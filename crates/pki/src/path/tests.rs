@@ -355,7 +355,7 @@ fn deep_chains_exhaust_budgets() {
         Reason::PathBudgetExceeded,
         None,
     );
-    // Accepting them, the depth limit (8) stops the walk.
+    // Accepting them, the depth limit (6 intermediates) stops the walk.
     let mut o = opts();
     o.max_intermediates = 32;
     let f = fails(
@@ -363,7 +363,7 @@ fn deep_chains_exhaust_budgets() {
         Reason::PathBudgetExceeded,
         None,
     );
-    assert_eq!(f.path.len(), 8);
+    assert_eq!(f.path.len(), 7);
     // With room for all, it validates (leaf, 19 CAs, root: 20 signatures).
     o.max_depth = 32;
     assert_eq!(
