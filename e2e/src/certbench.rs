@@ -109,9 +109,8 @@ pub fn make_chains(n: usize, k: usize) -> anyhow::Result<Chains> {
 fn validator(chains: &Chains) -> anyhow::Result<Validator> {
     let root = Certificate::from_der(chains.root.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let family = Family {
-        name: "BENCH".into(),
         test: true,
-        cut_off: None,
+        ..Family::new("BENCH")
     };
     let store =
         TrustStore::new(vec![(family, vec![root])], false).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -211,6 +210,7 @@ pub async fn cached_rate(chains: &Chains, dir: &Path, seconds: f64) -> anyhow::R
         intermediates: Vec::new(),
         test: true,
         cut_off: None,
+        ..Default::default()
     }];
     let trust = Trust::load(&config)?;
     let revocations = Arc::new(Revocations::default());

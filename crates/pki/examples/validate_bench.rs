@@ -67,11 +67,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let int_der = int.der().to_vec();
 
-    let family = Family {
-        name: "bench".into(),
-        test: false,
-        cut_off: None,
-    };
+    let family = Family::new("bench");
     let store = TrustStore::new(
         vec![(family, vec![Certificate::from_der(root.der().to_vec())?])],
         true,

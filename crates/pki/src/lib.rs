@@ -15,7 +15,7 @@
 //! assert_eq!(err.reason.code(), "malformed_certificate");
 //!
 //! // An empty trust store trusts nothing.
-//! let store = TrustStore::new(vec![(Family { name: "igc-sante".into(), test: false, cut_off: None }, vec![])], true)?;
+//! let store = TrustStore::new(vec![(Family::new("igc-sante"), vec![])], true)?;
 //! let validator = Validator::new(Arc::new(store));
 //! assert!(validator.trust().is_empty());
 //! # let _ = (Options::now(), NoRevocation, Reason::UntrustedRoot);

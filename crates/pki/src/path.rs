@@ -674,6 +674,11 @@ impl<'a> Search<'a> {
             self.path_len_ok(last).map_err(at(last))?;
         }
 
+        // The family's key policy, at every place (the anchor when it is used).
+        for (i, c) in certs.iter().enumerate() {
+            family.keys.check(c, &family.name).map_err(at(i))?;
+        }
+
         // Name constraints of every CA (anchor included) on the certificates below
         // it; self-issued intermediates are exempt (RFC 5280 §6.1.3 b).
         for k in 1..n {

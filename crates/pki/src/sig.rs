@@ -280,17 +280,68 @@ fn parse_spki(spki_der: &[u8]) -> Result<Spki<'_>, Error> {
 /// Smallest RSA modulus accepted, in bits (the verifiers' own floor, and IGC-Santé's).
 pub const MIN_RSA_BITS: usize = 2048;
 
+/// A public-key algorithm, as a trust family may allow it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyAlgorithm {
+    /// RSA (PKCS#1 v1.5 or PSS keys).
+    Rsa,
+    /// ECDSA on P-256.
+    EcP256,
+    /// ECDSA on P-384.
+    EcP384,
+    /// Ed25519.
+    Ed25519,
+}
+
+impl KeyAlgorithm {
+    /// Every supported algorithm.
+    pub const ALL: [Self; 4] = [Self::Rsa, Self::EcP256, Self::EcP384, Self::Ed25519];
+
+    /// Its configuration name: `rsa`, `ec-p256`, `ec-p384`, `ed25519`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rsa => "rsa",
+            Self::EcP256 => "ec-p256",
+            Self::EcP384 => "ec-p384",
+            Self::Ed25519 => "ed25519",
+        }
+    }
+
+    /// The algorithm of a configuration name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// The algorithm of a SubjectPublicKeyInfo and, for RSA, its modulus size in bits.
+pub fn key_algorithm(spki_der: &[u8]) -> Result<(KeyAlgorithm, Option<usize>), Error> {
+    let spki = parse_spki(spki_der)?;
+    Ok(match spki.kind {
+        KeyKind::Rsa | KeyKind::RsaPssOnly => (KeyAlgorithm::Rsa, Some(rsa_bits(spki.key)?)),
+        KeyKind::P256 => (KeyAlgorithm::EcP256, None),
+        KeyKind::P384 => (KeyAlgorithm::EcP384, None),
+        KeyKind::Ed25519 => (KeyAlgorithm::Ed25519, None),
+    })
+}
+
 /// Checks a certificate's own public key: a supported type ([`Reason::UnsupportedAlgorithm`]
 /// for DSA, P-192…) and, for RSA, a modulus of at least [`MIN_RSA_BITS`] that is a whole
-/// number of octets ([`Reason::WeakKey`]). Issuers' keys are checked by the verifiers
-/// when they verify; this is for the leaf, whose key verifies nothing in a path.
+/// number of octets ([`Reason::WeakKey`]). A trust family may ask more (see
+/// [`crate::trust::KeyPolicy`]).
 pub fn check_public_key(spki_der: &[u8]) -> Result<(), Error> {
-    let spki = parse_spki(spki_der)?;
-    if !matches!(spki.kind, KeyKind::Rsa | KeyKind::RsaPssOnly) {
-        return Ok(());
+    match key_algorithm(spki_der)? {
+        (KeyAlgorithm::Rsa, Some(bits)) if bits < MIN_RSA_BITS || bits % 8 != 0 => Err(Error::new(
+            Reason::WeakKey,
+            format!("RSA key of {bits} bits: at least {MIN_RSA_BITS}, a whole number of octets"),
+        )),
+        _ => Ok(()),
     }
+}
+
+/// The modulus size of an RSAPublicKey, in bits.
+fn rsa_bits(key: &[u8]) -> Result<usize, Error> {
     let bad = || Error::new(Reason::UnsupportedAlgorithm, "malformed RSA public key");
-    let seq = der::single(spki.key, der::SEQUENCE).ok_or_else(bad)?;
+    let seq = der::single(key, der::SEQUENCE).ok_or_else(bad)?;
     let modulus = Reader::new(seq.value)
         .expect(der::INTEGER)
         .ok_or_else(bad)?
@@ -299,16 +350,9 @@ pub fn check_public_key(spki_der: &[u8]) -> Result<(), Error> {
         [0, rest @ ..] => rest,
         all => all,
     };
-    let bits = modulus
+    Ok(modulus
         .first()
-        .map_or(0, |b| modulus.len() * 8 - b.leading_zeros() as usize);
-    if bits < MIN_RSA_BITS || bits % 8 != 0 {
-        return Err(Error::new(
-            Reason::WeakKey,
-            format!("RSA key of {bits} bits: at least {MIN_RSA_BITS}, a whole number of octets"),
-        ));
-    }
-    Ok(())
+        .map_or(0, |b| modulus.len() * 8 - b.leading_zeros() as usize))
 }
 
 /// Verifies `signature` over `message` with the key of `spki_der`, using exactly `alg`.

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::cert::Certificate;
 use crate::reason::{Error, Reason};
+use crate::sig::{self, KeyAlgorithm};
 
 /// A named group of trust anchors with the rules that come with it.
 #[derive(Clone, Debug)]
@@ -17,6 +18,72 @@ pub struct Family {
     /// Leaves whose notBefore is after this instant are refused with
     /// [`Reason::FamilyCutOff`] (a legacy PKI that stopped issuing).
     pub cut_off: Option<OffsetDateTime>,
+    /// The keys the family's certificates may carry.
+    pub keys: KeyPolicy,
+}
+
+impl Family {
+    /// A production family with no cut-off, accepting every supported key.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            test: false,
+            cut_off: None,
+            keys: KeyPolicy::default(),
+        }
+    }
+}
+
+/// The public keys a trust family's certificates may carry, at every place of a path
+/// (anchor, intermediates, leaf): IGC-Santé's real families are RSA-2048 and up
+/// (domain.md §3), a test PKI may be P-256. Beyond the engine's own floor
+/// ([`sig::MIN_RSA_BITS`], supported algorithms only), which no policy lowers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPolicy {
+    /// Algorithms allowed; empty: every supported one.
+    pub algorithms: Vec<KeyAlgorithm>,
+    /// Smallest RSA modulus, in bits (never below [`sig::MIN_RSA_BITS`]).
+    pub min_rsa_bits: usize,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        Self {
+            algorithms: Vec::new(),
+            min_rsa_bits: sig::MIN_RSA_BITS,
+        }
+    }
+}
+
+impl KeyPolicy {
+    /// Whether `cert`'s key is allowed ([`Reason::UnsupportedAlgorithm`] for an algorithm
+    /// not listed, [`Reason::WeakKey`] for a short RSA key).
+    pub fn check(&self, cert: &Certificate, family: &str) -> Result<(), Error> {
+        let (alg, rsa_bits) = sig::key_algorithm(cert.spki_der())?;
+        if !self.algorithms.is_empty() && !self.algorithms.contains(&alg) {
+            return Err(Error::new(
+                Reason::UnsupportedAlgorithm,
+                format!(
+                    "{} has a {} key, which trust family {family:?} does not allow",
+                    cert.label(),
+                    alg.name()
+                ),
+            ));
+        }
+        if let Some(bits) = rsa_bits
+            && bits < self.min_rsa_bits.max(sig::MIN_RSA_BITS)
+        {
+            return Err(Error::new(
+                Reason::WeakKey,
+                format!(
+                    "{} has an RSA key of {bits} bits; trust family {family:?} wants {}",
+                    cert.label(),
+                    self.min_rsa_bits
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The trust anchors, indexed by subject for path building.

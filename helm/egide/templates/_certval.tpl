@@ -101,6 +101,12 @@ test = {{ default false $f.test }}
 {{- with $f.cutOff }}
 cut_off = {{ . | toRawJson }}
 {{- end }}
+{{- with $f.keyAlgorithms }}
+key_algorithms = {{ . | toRawJson }}
+{{- end }}
+{{- with $f.minRsaBits }}
+min_rsa_bits = {{ . }}
+{{- end }}
 {{- end }}
 {{- else }}
 families = []

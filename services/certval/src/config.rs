@@ -71,7 +71,7 @@ impl Default for TrustSettings {
 }
 
 /// One trust family: its roots and the CAs under them.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FamilySettings {
     /// e.g. `IGC-SANTE-ELEMENTAIRE`.
@@ -88,6 +88,13 @@ pub struct FamilySettings {
     /// A legacy family: certificates issued after this instant (RFC 3339) are refused.
     #[serde(default)]
     pub cut_off: Option<String>,
+    /// Public-key algorithms the family's certificates may carry (`rsa`, `ec-p256`,
+    /// `ec-p384`, `ed25519`); empty: every supported one.
+    #[serde(default)]
+    pub key_algorithms: Vec<String>,
+    /// Smallest RSA modulus in bits for the family (2048 and up; 2048 when absent).
+    #[serde(default)]
+    pub min_rsa_bits: Option<usize>,
 }
 
 /// A purpose's profile, over the built-in one.

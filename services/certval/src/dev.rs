@@ -51,6 +51,7 @@ impl DevTrust {
                 intermediates: vec![cas.display().to_string()],
                 test: f.test,
                 cut_off: f.legacy_cut_off.clone(),
+                ..Default::default()
             });
         }
         Ok(Self { families, mounts })

@@ -9,10 +9,11 @@ use egide_pki::{
     path::Validator,
     pem,
     purpose::{self, Profile},
-    trust::{Family, TrustStore},
+    sig::{KeyAlgorithm, MIN_RSA_BITS},
+    trust::{Family, KeyPolicy, TrustStore},
 };
 
-use crate::config::CertvalConfig;
+use crate::config::{CertvalConfig, FamilySettings};
 
 /// One loaded trust configuration (immutable; replaced as a whole on reload).
 pub struct Trust {
@@ -60,6 +61,7 @@ impl Trust {
                     name: f.name.clone(),
                     test: f.test,
                     cut_off,
+                    keys: key_policy(f).with_context(|| format!("trust.families[{i}]"))?,
                 },
                 anchors,
             ));
@@ -126,4 +128,59 @@ fn read_certs(files: &[String]) -> anyhow::Result<Vec<Certificate>> {
         }
     }
     Ok(out)
+}
+
+/// A family's key policy from its settings; the engine's floor cannot be lowered.
+fn key_policy(f: &FamilySettings) -> anyhow::Result<KeyPolicy> {
+    let algorithms = f
+        .key_algorithms
+        .iter()
+        .map(|name| {
+            KeyAlgorithm::from_name(name).with_context(|| {
+                let known: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.name()).collect();
+                format!("key_algorithms: {name:?} (known: {})", known.join(", "))
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let min_rsa_bits = f.min_rsa_bits.unwrap_or(MIN_RSA_BITS);
+    if min_rsa_bits < MIN_RSA_BITS {
+        bail!("min_rsa_bits: {min_rsa_bits} is below the floor of {MIN_RSA_BITS}");
+    }
+    Ok(KeyPolicy {
+        algorithms,
+        min_rsa_bits,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn settings(algorithms: &[&str], min_rsa_bits: Option<usize>) -> FamilySettings {
+        FamilySettings {
+            name: "f".into(),
+            key_algorithms: algorithms.iter().map(|s| (*s).to_owned()).collect(),
+            min_rsa_bits,
+            ..FamilySettings::default()
+        }
+    }
+
+    #[test]
+    fn a_family_key_policy_is_read_and_never_below_the_floor() {
+        assert_eq!(
+            key_policy(&settings(&[], None)).unwrap(),
+            KeyPolicy::default()
+        );
+        let p = key_policy(&settings(&["rsa", "ec-p256"], Some(3072))).unwrap();
+        assert_eq!(p.algorithms, [KeyAlgorithm::Rsa, KeyAlgorithm::EcP256]);
+        assert_eq!(p.min_rsa_bits, 3072);
+        let e = key_policy(&settings(&["dsa"], None)).unwrap_err();
+        assert!(format!("{e:#}").contains("\"dsa\""), "{e:#}");
+        let e = key_policy(&settings(&[], Some(1024))).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("below the floor of 2048"),
+            "{e:#}"
+        );
+    }
 }

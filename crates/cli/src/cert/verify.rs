@@ -117,11 +117,7 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             web_pki: false,
         }),
     };
-    let family = Family {
-        name: "command-line".into(),
-        test: false,
-        cut_off: None,
-    };
+    let family = Family::new("command-line");
     // An anchor that parses but cannot anchor a path (not a CA…) refuses the
     // validation with its reason, exit 1; only unreadable input is a usage error.
     let store = match TrustStore::new(vec![(family, anchors)], false) {

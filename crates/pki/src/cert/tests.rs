@@ -167,11 +167,7 @@ fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 }
 
 fn family() -> Family {
-    Family {
-        name: "f".into(),
-        test: false,
-        cut_off: None,
-    }
+    Family::new("f")
 }
 
 /// Exercises every accessor and a validation: nothing may panic.

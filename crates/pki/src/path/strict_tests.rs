@@ -6,14 +6,12 @@ use std::sync::Arc;
 
 use super::*;
 use crate::purpose::builtin;
+use crate::sig::KeyAlgorithm;
 use crate::testpki::*;
+use crate::trust::KeyPolicy;
 
 fn validator(root: &Certificate) -> Validator {
-    let family = Family {
-        name: "strict".into(),
-        test: false,
-        cut_off: None,
-    };
+    let family = Family::new("strict");
     Validator::new(Arc::new(
         TrustStore::new(vec![(family, vec![root.clone()])], true).unwrap(),
     ))
@@ -635,4 +633,52 @@ fn the_web_pki_refuses_a_cn_that_spells_a_san_otherwise() {
         Alg::P256,
     );
     web_refused(&root, &int, &two, Reason::InvalidName, 0);
+}
+
+#[test]
+fn a_family_may_restrict_key_algorithms_and_raise_the_rsa_floor() {
+    let validate = |keys: KeyPolicy, root: &Ca, int: &Ca, leaf: &Certificate| {
+        let family = Family {
+            keys,
+            ..Family::new("restricted")
+        };
+        let store = TrustStore::new(vec![(family, vec![root.cert.clone()])], true).unwrap();
+        Validator::new(Arc::new(store)).validate(
+            leaf,
+            std::slice::from_ref(&int.cert),
+            None,
+            &Options::at(now()),
+            &NoRevocation,
+        )
+    };
+    let rsa_only = KeyPolicy {
+        algorithms: vec![KeyAlgorithm::Rsa],
+        ..KeyPolicy::default()
+    };
+    let root = Ca::root("Root", Alg::Rsa);
+    let int = root.sub("Intermediate", Alg::Rsa);
+    let rsa_leaf = int.leaf("leaf", Alg::Rsa);
+    validate(rsa_only.clone(), &root, &int, &rsa_leaf).unwrap();
+    // An RSA path with a P-256 leaf: the leaf is refused, by its place.
+    let p256_leaf = int.leaf("leaf", Alg::P256);
+    refused(
+        validate(rsa_only.clone(), &root, &int, &p256_leaf),
+        Reason::UnsupportedAlgorithm,
+        0,
+    );
+    validate(KeyPolicy::default(), &root, &int, &p256_leaf).unwrap();
+    // A P-256 anchor under an RSA-only policy.
+    let (ec_root, ec_int) = good();
+    let leaf = ec_int.leaf("leaf", Alg::Rsa);
+    refused(
+        validate(rsa_only, &ec_root, &ec_int, &leaf),
+        Reason::UnsupportedAlgorithm,
+        1,
+    );
+    // RSA-3072 and up: the 2048-bit test keys fall short.
+    let strong = KeyPolicy {
+        min_rsa_bits: 3072,
+        ..KeyPolicy::default()
+    };
+    refused(validate(strong, &root, &int, &rsa_leaf), Reason::WeakKey, 0);
 }

@@ -14,11 +14,7 @@ use crate::purpose::builtin;
 use crate::testpki::*;
 
 fn family(name: &str) -> Family {
-    Family {
-        name: name.to_owned(),
-        test: false,
-        cut_off: None,
-    }
+    Family::new(name)
 }
 
 fn store(roots: &[&Certificate]) -> Validator {
@@ -857,9 +853,8 @@ fn families() {
         Alg::P256,
     );
     let legacy = Family {
-        name: "igc-cps".into(),
-        test: false,
         cut_off: Some(date(2021, 1, 1)),
+        ..Family::new("igc-cps")
     };
     let v = Validator::new(Arc::new(
         TrustStore::new(vec![(legacy, vec![root.cert.clone()])], true).unwrap(),
@@ -900,9 +895,8 @@ fn families() {
 
     // A test family is refused in production, accepted otherwise.
     let test = Family {
-        name: "test".into(),
         test: true,
-        cut_off: None,
+        ..Family::new("test")
     };
     let e = TrustStore::new(vec![(test.clone(), vec![root.cert.clone()])], true).unwrap_err();
     assert_eq!(e.reason, Reason::FamilyNotAllowed);

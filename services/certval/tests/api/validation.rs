@@ -354,6 +354,7 @@ async fn sighup_reloads_the_anchor_files() {
             intermediates: Vec::new(),
             test: true,
             cut_off: None,
+            ..Default::default()
         }];
         c.revocation.unknown = egide_certval::config::UnknownStatus::Allow;
     })

@@ -121,6 +121,7 @@ async fn spawn_certval() -> Certval {
                 .collect(),
             test: f.test,
             cut_off: f.legacy_cut_off.clone(),
+            ..Default::default()
         })
         .collect();
     // Revocation from the CRLs the dev CAs publish in Vault; no answer is a refusal.

@@ -155,6 +155,7 @@ pub async fn spawn_mtls_app_with(tweak: impl FnOnce(&mut GatewayConfig)) -> Mtls
         intermediates: vec![pki.intermediate_file.display().to_string()],
         test: true,
         cut_off: None,
+        ..Default::default()
     }];
     config.revocation.unknown = UnknownStatus::Allow;
     config.revocation.fetch_crls = false;
