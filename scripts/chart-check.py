@@ -285,14 +285,14 @@ def certval_settings() -> dict[str, Any]:
             {"name": 'TEST "IGC-Santé" FORT/2', "anchors": [CA_OTHER_PEM, CA_ROOT_PEM], "test": True,
              "cutOff": "2025-06-30T23:59:59.5+02:00"},
             {"name": "CPS2TER", "anchors": [CA_OTHER_PEM], "intermediates": [], "test": False,
-             "cutOff": "2026-01-01T00:00:00Z"},
+             "cutOff": "2026-01-01T00:00:00Z", "keyAlgorithms": ["rsa"], "minRsaBits": 3072},
         ]},
         "purposes": {
             "ps-authentication": {"policies": ["1.2.250.1.71.4.2.1", "2.5.29.32.0"],
                                   "families": ["IGC-SANTE-ELEMENTAIRE", 'TEST "IGC-Santé" FORT/2'],
                                   "extendedKeyUsages": ["1.3.6.1.5.5.7.3.2"], "checkRevocation": False},
-            "server-auth": {"checkRevocation": True, "families": []},
-            "structure-signature": {},
+            "server-auth": {"checkRevocation": True, "families": [], "webPki": True},
+            "structure-signature": {"webPki": False},
         },
         "revocation": {"unknown": "allow", "fetchCrls": False, "ocsp": True, "refreshAheadSecs": 600,
                        "fetchTimeoutMs": 1500, "maxCrlBytes": 1 << 30, "resyncSecs": 5},
@@ -366,6 +366,10 @@ def rejected_value_sets() -> list[tuple[str, dict[str, Any], str]]:
             {"name": "X", "anchors": [CA_ROOT_PEM]}, {"name": "X", "anchors": [CA_OTHER_PEM]}]}}}, "declared twice"),
         ("cut-off", {"certval": {"trust": {"families": [
             {"name": "X", "anchors": [CA_ROOT_PEM], "cutOff": "2025-06-30"}]}}}, "cutOff"),
+        ("weak RSA floor", {"certval": {"trust": {"families": [
+            {"name": "X", "anchors": [CA_ROOT_PEM], "minRsaBits": 1024}]}}}, "minRsaBits"),
+        ("unknown key algorithm", {"certval": {"trust": {"families": [
+            {"name": "X", "anchors": [CA_ROOT_PEM], "keyAlgorithms": ["dsa"]}]}}}, "keyAlgorithms"),
         ("unknown purpose", {"certval": {"purposes": {"client-auth": {"checkRevocation": False}}}}, "client-auth"),
         ("unknown purpose key", {"certval": {"purposes": {"server-auth": {"eku": ["1.3.6.1.5.5.7.3.1"]}}}}, "eku"),
         ("purpose family", {"certval": {"purposes": {"server-auth": {"families": ["IGC-SANTE-FORT"]}}}},
@@ -749,7 +753,8 @@ def expected_settings(service: str, values: dict[str, Any]) -> dict[str, Any]:
         mail["smtp_url"] = f"smtp://{mail.pop('host')}:{int(mail.pop('port'))}"
     if service == "certval" and "trust" in out:
         out["trust"]["families"] = [
-            {"intermediates": [], "test": False, **{k: v for k, v in f.items() if k != "cut_off" or v}}
+            {"intermediates": [], "test": False, "key_algorithms": [],
+             **{k: v for k, v in f.items() if k != "cut_off" or v}}
             for f in out["trust"].get("families") or []]
     return out
 

@@ -305,9 +305,9 @@ fn tbs_head(value: &[u8]) -> Result<TbsHead<'_>, Error> {
     })
 }
 
-/// The CRL must come from `issuer`: same Name bytes, and cRLSign allowed.
+/// The CRL must come from `issuer`: the same Name (RFC 5280 §7.1), and cRLSign allowed.
 fn check_issuer(issuer: &Certificate, crl_issuer: &[u8]) -> Result<(), Error> {
-    if issuer.subject_der() != crl_issuer {
+    if !crate::names::same_name(issuer.subject_der(), crl_issuer) {
         return Err(Error::new(
             Reason::BadSignature,
             "the CRL issuer is not the subject of the given issuer certificate",

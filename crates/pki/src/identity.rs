@@ -184,7 +184,7 @@ pub(crate) fn attributes(name_der: &[u8]) -> Result<Attrs<'_>, Error> {
 }
 
 /// Decodes the DirectoryString forms (and IA5String); `None` for other types or bad encodings.
-fn directory_string(tag: u8, bytes: &[u8]) -> Option<String> {
+pub(crate) fn directory_string(tag: u8, bytes: &[u8]) -> Option<String> {
     match tag {
         // UTF8String, PrintableString, IA5String
         0x0c | 0x13 | 0x16 => std::str::from_utf8(bytes).ok().map(str::to_owned),

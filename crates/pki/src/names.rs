@@ -3,8 +3,9 @@
 //! Names checked against constraints: the subject DN (directoryName) and the
 //! subjectAltName dNSName, rfc822Name, iPAddress and directoryName entries. The
 //! emailAddress attribute of the subject and the CN are not names here (the CN is
-//! never used, as in Go). DNS constraints follow the common reading: `example.com`
-//! permits the host and its subdomains, `.example.com` only subdomains.
+//! never used, as in Go). A DNS constraint `example.com` covers the host and its
+//! subdomains; `.example.com` is URI syntax, not a host name, and is refused with every
+//! other base that could only constrain invalid names (RFC 5280 §4.2.1.10).
 //! DirectoryName constraints compare RDNs byte for byte (no case folding). A
 //! constraint of another type (URI, otherName…) fails closed when the certificate
 //! has a name of that type.
@@ -14,6 +15,64 @@ use std::net::IpAddr;
 use crate::cert::Certificate;
 use crate::der::{self, Reader};
 use crate::reason::{Error, Reason};
+
+/// The form of a Name that RFC 5280 §7.1 compares (as OpenSSL does): each string value
+/// decoded from its DirectoryString type (PrintableString, UTF8String, BMPString…),
+/// trimmed, inner whitespace collapsed to one space, lower-cased; each RDN's attributes
+/// in a fixed order, since an RDN is a SET. Other values are kept as they are. `None`
+/// when the Name does not parse. Equal forms: the same name, however encoded.
+pub fn canonical_name(name_der: &[u8]) -> Option<Vec<u8>> {
+    let name = der::single(name_der, der::SEQUENCE)?;
+    let mut rdns = Reader::new(name.value);
+    let mut out = Vec::with_capacity(name.value.len());
+    let piece = |out: &mut Vec<u8>, bytes: &[u8]| {
+        out.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(bytes);
+    };
+    while !rdns.is_empty() {
+        let rdn = rdns.expect(der::SET)?;
+        let mut atvs = Reader::new(rdn.value);
+        let mut set: Vec<Vec<u8>> = Vec::new();
+        while !atvs.is_empty() {
+            let atv = atvs.expect(der::SEQUENCE)?;
+            let mut r = Reader::new(atv.value);
+            let oid = r.expect(der::OID)?.value;
+            let value = r.read()?;
+            if !r.is_empty() {
+                return None;
+            }
+            let mut one = Vec::new();
+            piece(&mut one, oid);
+            match crate::identity::directory_string(value.tag, value.value) {
+                Some(text) => {
+                    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    one.push(0);
+                    piece(&mut one, folded.to_lowercase().as_bytes());
+                }
+                None => {
+                    one.push(1);
+                    piece(&mut one, value.raw);
+                }
+            }
+            set.push(one);
+        }
+        set.sort_unstable();
+        piece(
+            &mut out,
+            &u32::try_from(set.len()).unwrap_or(u32::MAX).to_be_bytes(),
+        );
+        for one in &set {
+            piece(&mut out, one);
+        }
+    }
+    Some(out)
+}
+
+/// Whether two DER Names are the same name: byte for byte, or as RFC 5280 §7.1
+/// compares them ([`canonical_name`]).
+pub fn same_name(a: &[u8], b: &[u8]) -> bool {
+    a == b || canonical_name(a).is_some_and(|ca| canonical_name(b) == Some(ca))
+}
 
 /// A GeneralName, borrowed from DER.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,9 +327,6 @@ fn dns_in_subtree(name: &[u8], constraint: &[u8]) -> bool {
     let constraint = trim_dot(constraint);
     if constraint.is_empty() {
         return true;
-    }
-    if constraint.starts_with(b".") {
-        return name.len() > constraint.len() && ends_with_ci(name, constraint);
     }
     if name.eq_ignore_ascii_case(constraint) {
         return true;
@@ -581,17 +637,43 @@ fn dns_matches(pattern: &[u8], host: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_names_fold_case_space_and_string_type() {
+        let name = |tag: u8, value: &str| {
+            let atv = [
+                &[0x06, 0x03, 0x55, 0x04, 0x03][..],
+                &[tag, value.len() as u8],
+                value.as_bytes(),
+            ]
+            .concat();
+            let atv = [&[0x30, atv.len() as u8][..], &atv].concat();
+            let set = [&[0x31, atv.len() as u8][..], &atv].concat();
+            [&[0x30, set.len() as u8][..], &set].concat()
+        };
+        let printable = canonical_name(&name(0x13, "Good CA")).unwrap();
+        assert_eq!(
+            canonical_name(&name(0x0c, "  good   ca ")).unwrap(),
+            printable
+        );
+        assert_eq!(canonical_name(&name(0x0c, "GOOD CA")).unwrap(), printable);
+        assert_ne!(canonical_name(&name(0x0c, "Good CA 2")).unwrap(), printable);
+        assert_ne!(canonical_name(&name(0x0c, "GoodCA")).unwrap(), printable);
+        assert_eq!(canonical_name(&[0x30, 0x03, 0x31]), None);
+    }
 
     #[test]
     fn dns_constraints() {
         assert!(dns_in_subtree(b"example.com", b"example.com"));
         assert!(dns_in_subtree(b"a.Example.com", b"example.COM"));
         assert!(!dns_in_subtree(b"badexample.com", b"example.com"));
-        assert!(dns_in_subtree(b"a.example.com", b".example.com"));
-        assert!(!dns_in_subtree(b"example.com", b".example.com"));
         assert!(dns_in_subtree(b"anything", b""));
+        // `.example.com` is no host name: such a base is refused when parsed.
+        assert!(!valid_base(&GeneralName::Dns(b".example.com")));
+        assert!(valid_base(&GeneralName::Dns(b"example.com")));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Path building and validation (RFC 5280 §6, the way OpenSSL and Go do it).
 //!
 //! From the leaf, issuers are searched depth-first among the given intermediates
-//! and the trust anchors whose subject equals the issuer name; AKI/SKI only order
-//! the candidates. A branch is abandoned at the first problem (bad signature,
+//! and the trust anchors whose subject equals the issuer name (byte for byte, else as
+//! RFC 5280 §7.1 compares names); AKI/SKI only order the candidates. A branch is abandoned at the first problem (bad signature,
 //! expired or non-CA intermediate, path length…) and the next candidate is tried,
 //! so redundant, unordered and cross-signed intermediates work. Every attempt is
 //! budgeted. When no path validates, the most relevant failure is reported: one
@@ -232,6 +232,7 @@ impl Validator {
             trust: &self.trust,
             leaf,
             pool_checks: vec![None; pool.len()],
+            pool_canonical: vec![std::cell::OnceCell::new(); pool.len()],
             pool,
             at,
             options,
@@ -334,6 +335,8 @@ struct Search<'a> {
     pool: Vec<&'a Certificate>,
     /// Position-independent checks of each intermediate, computed once.
     pool_checks: Vec<Option<Result<(), Error>>>,
+    /// Each intermediate's subject in RFC 5280 §7.1 form, computed when first needed.
+    pool_canonical: Vec<std::cell::OnceCell<Vec<u8>>>,
     at: i64,
     options: &'a Options,
     rules: &'a Rules<'a>,
@@ -471,7 +474,41 @@ impl<'a> Search<'a> {
                     )
                 }),
         );
+        if out.is_empty() {
+            out = self.canonical_candidates(child, score);
+        }
         out.sort_by_key(|(s, _)| *s); // stable: input order breaks ties
+        out
+    }
+
+    /// The issuers whose subject is the child's issuer name by RFC 5280 §7.1 (case,
+    /// whitespace, string type) though not byte for byte: asked only when no subject is
+    /// byte-identical, so the usual path costs nothing more.
+    fn canonical_candidates(
+        &self,
+        child: &Certificate,
+        score: impl Fn(&Certificate, u8) -> u8,
+    ) -> Vec<(u8, Node)> {
+        let Some(issuer) = names::canonical_name(child.issuer_der()) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(u8, Node)> = self
+            .trust
+            .by_canonical_subject(&issuer)
+            .iter()
+            .filter_map(|&i| {
+                self.trust
+                    .anchor(i)
+                    .map(|(_, c)| (score(c, 0), Node::Anchor(i)))
+            })
+            .collect();
+        for (i, c) in self.pool.iter().enumerate() {
+            let subject = self.pool_canonical[i]
+                .get_or_init(|| names::canonical_name(c.subject_der()).unwrap_or_default());
+            if *subject == issuer {
+                out.push((score(c, 1), Node::Pool(i)));
+            }
+        }
         out
     }
 

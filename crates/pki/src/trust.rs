@@ -101,6 +101,9 @@ pub struct TrustStore {
     /// subject DER -> indexes into `anchors` (several anchors may share a subject,
     /// e.g. a renewed root with a new key).
     by_subject: HashMap<Box<[u8]>, Vec<usize>>,
+    /// The same by the subject's RFC 5280 §7.1 form ([`crate::names::canonical_name`]),
+    /// for issuer names encoded otherwise than the anchor's subject.
+    by_canonical_subject: HashMap<Box<[u8]>, Vec<usize>>,
 }
 
 impl std::fmt::Debug for TrustStore {
@@ -121,6 +124,7 @@ impl TrustStore {
             families: Vec::with_capacity(families.len()),
             anchors: Vec::new(),
             by_subject: HashMap::new(),
+            by_canonical_subject: HashMap::new(),
         };
         for (family, certs) in families {
             if production && family.test {
@@ -153,6 +157,13 @@ impl TrustStore {
                     .entry(cert.subject_der().into())
                     .or_default()
                     .push(index);
+                if let Some(canonical) = crate::names::canonical_name(cert.subject_der()) {
+                    store
+                        .by_canonical_subject
+                        .entry(canonical.into())
+                        .or_default()
+                        .push(index);
+                }
                 store.anchors.push((family_index, cert));
             }
             store.families.push(family);
@@ -186,6 +197,14 @@ impl TrustStore {
     pub(crate) fn by_subject(&self, subject_der: &[u8]) -> &[usize] {
         self.by_subject
             .get(subject_der)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Indexes of the anchors whose subject's RFC 5280 §7.1 form is `canonical`.
+    pub(crate) fn by_canonical_subject(&self, canonical: &[u8]) -> &[usize] {
+        self.by_canonical_subject
+            .get(canonical)
             .map(Vec::as_slice)
             .unwrap_or_default()
     }

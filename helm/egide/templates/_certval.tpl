@@ -101,9 +101,7 @@ test = {{ default false $f.test }}
 {{- with $f.cutOff }}
 cut_off = {{ . | toRawJson }}
 {{- end }}
-{{- with $f.keyAlgorithms }}
-key_algorithms = {{ . | toRawJson }}
-{{- end }}
+key_algorithms = {{ default (list) $f.keyAlgorithms | toRawJson }}
 {{- with $f.minRsaBits }}
 min_rsa_bits = {{ . }}
 {{- end }}

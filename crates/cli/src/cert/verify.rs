@@ -323,7 +323,12 @@ impl RevocationChecker for CrlChecker {
                 .entry((i, issuer.sha256()))
                 .or_insert_with(|| Crl::parse_verified(der, issuer).ok().map(Arc::new));
             let Some(crl) = crl else { continue };
-            if crl.issuer_der() != cert.issuer_der() || !crl.is_current(at) {
+            // The issuer's own subject, not the child's issuer field: the two may be
+            // the same name spelt otherwise (RFC 5280 §7.1), and the CRL is verified
+            // with this issuer's key above.
+            if !egide_pki::names::same_name(crl.issuer_der(), issuer.subject_der())
+                || !crl.is_current(at)
+            {
                 continue;
             }
             return crl.status(cert.serial(), at);

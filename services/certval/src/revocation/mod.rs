@@ -100,7 +100,7 @@ impl Revocations {
 
     /// The CRL held for `issuer_der`.
     pub fn crl(&self, issuer_der: &[u8]) -> Option<Arc<HeldCrl>> {
-        read(&self.crls).get(issuer_der).cloned()
+        read(&self.crls).get(&crl_key(issuer_der)).cloned()
     }
 
     /// Every CRL held.
@@ -110,7 +110,7 @@ impl Revocations {
 
     /// Holds `crl` unless a newer or equal one is held; true when it was taken.
     pub fn put_crl(&self, held: HeldCrl) -> bool {
-        let key = held.crl.issuer_der().to_vec();
+        let key = crl_key(held.crl.issuer_der());
         let mut crls = write(&self.crls);
         if let Some(old) = crls.get(&key)
             && old.crl.this_update() >= held.crl.this_update()
@@ -168,7 +168,9 @@ impl Revocations {
                 Source::Event,
             );
         }
-        if let Some(held) = self.crl(cert.issuer_der())
+        // By the issuer's own subject (the child may spell that name otherwise, RFC 5280
+        // §7.1); the CRL is its issuer's by key.
+        if let Some(held) = self.crl(issuer.subject_der())
             && held.signer_spki == issuer.spki_der()
             && held.crl.is_current(at)
         {
@@ -252,4 +254,10 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     l.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// CRLs are held by their issuer's name as RFC 5280 §7.1 compares names, so that a CA
+/// whose subject and CRL spell its name with other string types still finds its CRL.
+fn crl_key(issuer_der: &[u8]) -> Vec<u8> {
+    egide_pki::names::canonical_name(issuer_der).unwrap_or_else(|| issuer_der.to_vec())
 }
