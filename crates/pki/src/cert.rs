@@ -286,6 +286,26 @@ impl Certificate {
         })
     }
 
+    /// The DistributionPointName (DER) of each of the cRLDistributionPoints that names
+    /// one; `None` without the extension.
+    pub(crate) fn crl_distribution_point_names(&self) -> Option<Vec<Vec<u8>>> {
+        self.with_parsed(|c| {
+            let ext = c
+                .extensions()
+                .iter()
+                .find(|e| e.oid.as_bytes() == EXT_CRL_DP)?;
+            let points = der::single(ext.value, der::SEQUENCE)?;
+            let mut r = Reader::new(points.value);
+            let mut out = Vec::new();
+            while let Some(point) = r.read() {
+                if let Some(name) = Reader::new(point.value).optional(0xa0) {
+                    out.push(name.value.to_vec());
+                }
+            }
+            Some(out)
+        })
+    }
+
     /// The http(s) URIs of the OCSP responders named in authorityInfoAccess.
     pub fn ocsp_urls(&self) -> Vec<String> {
         self.with_parsed(|c| {

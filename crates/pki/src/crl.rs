@@ -65,6 +65,7 @@ pub struct Crl {
     authority_key_id: Option<Vec<u8>>,
     scope: CrlScope,
     distribution_points: Vec<String>,
+    distribution_point_name: Option<Vec<u8>>,
     sha256: [u8; 32],
     index: index::SerialIndex,
 }
@@ -134,6 +135,34 @@ impl Crl {
     /// cRLDistributionPoints name one of them (RFC 5280 §6.3.3 (b)(2)(i)).
     pub fn distribution_points(&self) -> &[String] {
         &self.distribution_points
+    }
+
+    /// Whether this CRL covers `cert` (RFC 5280 §6.3.3 (b)): its scope (user or CA
+    /// certificates only) takes in `cert`, and when it names a distribution point, one of
+    /// `cert`'s cRLDistributionPoints shares a name with it (or, `cert` having none, the
+    /// point names `cert`'s issuer). A CRL that does not cover a certificate says nothing
+    /// about it: neither good nor revoked.
+    pub fn covers(&self, cert: &Certificate) -> bool {
+        match self.scope {
+            CrlScope::UserCertsOnly if cert.is_ca() => return false,
+            CrlScope::CaCertsOnly if !cert.is_ca() => return false,
+            _ => {}
+        }
+        let Some(point) = &self.distribution_point_name else {
+            return true;
+        };
+        // Names relative to the CRL issuer are the cert's issuer (whose CRL this is).
+        let issuer = cert.issuer_der();
+        let ours = point_names(point, issuer);
+        match cert.crl_distribution_point_names() {
+            Some(theirs) => theirs
+                .iter()
+                .any(|name| point_names(name, issuer).iter().any(|n| ours.contains(n))),
+            None => {
+                let issuer_name = directory_key(issuer);
+                ours.iter().any(|n| Some(n) == issuer_name.as_ref())
+            }
+        }
     }
 
     /// SHA-256 of the whole DER CRL, lowercase hex.
@@ -247,6 +276,7 @@ fn parse(input: &[u8], issuer: Option<&Certificate>) -> Result<Crl, Error> {
         authority_key_id: ext.authority_key_id,
         scope: ext.scope,
         distribution_points: ext.distribution_points,
+        distribution_point_name: ext.distribution_point_name,
         sha256: sha256(input),
         index,
     })
@@ -339,4 +369,41 @@ fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
     out
+}
+
+/// The GeneralNames of a DistributionPointName (DER), as comparison keys: each of a
+/// `fullName`, or the `nameRelativeToCRLIssuer` appended to `crl_issuer` (a Name, DER);
+/// directory names in their RFC 5280 §7.1 form, other names as their DER.
+fn point_names(point: &[u8], crl_issuer: &[u8]) -> Vec<Vec<u8>> {
+    let Some(name) = der::Reader::new(point).read() else {
+        return Vec::new();
+    };
+    match name.tag {
+        0xa0 => {
+            let mut r = der::Reader::new(name.value);
+            let mut out = Vec::new();
+            while let Some(general_name) = r.read() {
+                let key = match general_name.tag {
+                    0xa4 => directory_key(general_name.value),
+                    _ => None,
+                };
+                out.push(key.unwrap_or_else(|| general_name.raw.to_vec()));
+            }
+            out
+        }
+        0xa1 => {
+            let Some(issuer) = der::single(crl_issuer, SEQUENCE) else {
+                return Vec::new();
+            };
+            let rdn = der_write::tlv(der::SET, name.value);
+            let full = der_write::cons(SEQUENCE, &[issuer.value, &rdn]);
+            directory_key(&full).into_iter().collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The comparison key of a directoryName: a marker and the name's canonical form.
+fn directory_key(name_der: &[u8]) -> Option<Vec<u8>> {
+    crate::names::canonical_name(name_der).map(|c| [&[0xa4][..], &c].concat())
 }

@@ -1,9 +1,9 @@
 //! Name constraints (RFC 5280 §4.2.1.10) and peer-name matching (RFC 6125, as Go).
 //!
-//! Names checked against constraints: the subject DN (directoryName) and the
-//! subjectAltName dNSName, rfc822Name, iPAddress and directoryName entries. The
-//! emailAddress attribute of the subject and the CN are not names here (the CN is
-//! never used, as in Go). A DNS constraint `example.com` covers the host and its
+//! Names checked against constraints: the subject DN (directoryName), the
+//! subjectAltName dNSName, rfc822Name, iPAddress, directoryName and URI entries (a URI
+//! by its host), and, without a subjectAltName, the subject's emailAddress attributes
+//! as rfc822 names. The CN is never a name here (as in Go). A DNS constraint `example.com` covers the host and its
 //! subdomains; `.example.com` is URI syntax, not a host name, and is refused with every
 //! other base that could only constrain invalid names (RFC 5280 §4.2.1.10).
 //! DirectoryName constraints compare RDNs byte for byte (no case folding). A
@@ -190,6 +190,7 @@ fn valid_base(base: &GeneralName<'_>) -> bool {
                 valid_host(e.strip_prefix(b".").unwrap_or(e), false, false)
             }
         }
+        GeneralName::Uri(u) => valid_host(u.strip_prefix(b".").unwrap_or(u), false, false),
         GeneralName::Ip(ip) => {
             // CIDR: the mask's ones, then only zeros.
             let mut rest_zero = false;
@@ -221,6 +222,15 @@ pub(crate) fn check_name_constraints(ca: &Certificate, cert: &Certificate) -> Re
     // An empty subject (SEQUENCE with no RDN) names nothing.
     if subject.len() > 2 {
         names.push(GeneralName::Directory(subject));
+    }
+    // Without a subjectAltName, the subject's emailAddress attributes are the rfc822
+    // names that rfc822Name constraints apply to (§4.2.1.10).
+    if cert.san_der().is_none() {
+        names.extend(
+            subject_email_addresses(subject)
+                .into_iter()
+                .map(GeneralName::Email),
+        );
     }
     // Every name against every constraint: bounded, so that a crafted pair (thousands
     // of names under thousands of constraints) fails fast instead of burning CPU.
@@ -284,6 +294,31 @@ fn describe(name: &GeneralName<'_>) -> String {
     }
 }
 
+/// pkcs-9 emailAddress.
+const EMAIL_ADDRESS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01];
+
+/// The values of the emailAddress attributes of a Name (DER).
+fn subject_email_addresses(name_der: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let Some(name) = der::single(name_der, der::SEQUENCE) else {
+        return out;
+    };
+    let mut rdns = Reader::new(name.value);
+    while let Some(rdn) = rdns.read() {
+        let mut atvs = Reader::new(rdn.value);
+        while let Some(atv) = atvs.read() {
+            let mut r = Reader::new(atv.value);
+            if r.expect(der::OID)
+                .is_some_and(|oid| oid.value == EMAIL_ADDRESS)
+                && let Some(value) = r.read()
+            {
+                out.push(value.value);
+            }
+        }
+    }
+    out
+}
+
 /// Most name-to-constraint comparisons for one CA's constraints on one certificate
 /// (rustls-webpki's budget: far above real certificates, far below the DoS cases).
 pub(crate) const MAX_CONSTRAINT_COMPARISONS: usize = 250_000;
@@ -314,6 +349,7 @@ fn matches_constraint(name: &GeneralName<'_>, constraint: &GeneralName<'_>) -> O
         (GeneralName::Email(n), GeneralName::Email(c)) => email_in_subtree(n, c),
         (GeneralName::Ip(n), GeneralName::Ip(c)) => ip_in_subtree(n, c),
         (GeneralName::Directory(n), GeneralName::Directory(c)) => dn_in_subtree(n, c),
+        (GeneralName::Uri(n), GeneralName::Uri(c)) => uri_in_subtree(n, c),
         _ => None,
     }
 }
@@ -334,6 +370,27 @@ fn dns_in_subtree(name: &[u8], constraint: &[u8]) -> bool {
     name.len() > constraint.len()
         && ends_with_ci(name, constraint)
         && name[name.len() - constraint.len() - 1] == b'.'
+}
+
+/// A URI constraint names a host (`host.example.com`: that host only) or, with a leading
+/// period, the hosts under a domain (`.example.com`), matched against the URI's host
+/// (§4.2.1.10); a URI without a host name (`urn:…`, an IP literal) cannot tell.
+fn uri_in_subtree(uri: &[u8], constraint: &[u8]) -> Option<bool> {
+    let uri = std::str::from_utf8(uri).ok()?;
+    let (_, rest) = uri.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.starts_with('[') {
+        return None;
+    }
+    let host = host_port.split(':').next()?.as_bytes();
+    if !valid_host(host, false, false) {
+        return None;
+    }
+    Some(match constraint.strip_prefix(b".") {
+        Some(domain) => host.len() > domain.len() + 1 && ends_with_ci(host, constraint),
+        None => host.eq_ignore_ascii_case(constraint),
+    })
 }
 
 fn ends_with_ci(s: &[u8], suffix: &[u8]) -> bool {

@@ -59,6 +59,9 @@ impl KeyPolicy {
     /// Whether `cert`'s key is allowed ([`Reason::UnsupportedAlgorithm`] for an algorithm
     /// not listed, [`Reason::WeakKey`] for a short RSA key).
     pub fn check(&self, cert: &Certificate, family: &str) -> Result<(), Error> {
+        if self.algorithms.is_empty() && self.min_rsa_bits <= sig::MIN_RSA_BITS {
+            return Ok(()); // the engine's own floor, checked at every place already
+        }
         let (alg, rsa_bits) = sig::key_algorithm(cert.spki_der())?;
         if !self.algorithms.is_empty() && !self.algorithms.contains(&alg) {
             return Err(Error::new(

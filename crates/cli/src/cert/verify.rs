@@ -30,7 +30,7 @@ pub struct VerifyArgs {
     #[arg(long = "intermediate", num_args = 1..)]
     intermediates: Vec<PathBuf>,
     /// CRLs: when given, every certificate of the path must be covered by a current CRL
-    /// of its issuer.
+    /// of its issuer (one that does not parse is skipped with a warning).
     #[arg(long = "crl", num_args = 1..)]
     crls: Vec<PathBuf>,
     /// The certificate to validate.
@@ -85,13 +85,18 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         for der in pem::decode_all(&read(f)?, "X509 CRL")
             .map_err(|e| anyhow::anyhow!("--crl {}: {e}", f.display()))?
         {
-            // A CRL is evidence about the path, like the leaf: one that is unusable
-            // (no cRLNumber, a critical one…) refuses the validation, exit 1.
-            if let Err(e) = Crl::parse_unverified(&der) {
-                let detail = format!("--crl {}: {}", f.display(), e.detail);
-                return Ok(refuse(args.json, e.reason.code(), &detail, None, &[]));
+            // CRLs are candidates too: one that is unusable (no cRLNumber, a critical
+            // one, a delta CRL…) is skipped with a warning, and a certificate it alone
+            // would cover has no known status (revocation_unknown).
+            match Crl::parse_unverified(&der) {
+                Ok(_) => crls.push(der),
+                Err(e) => eprintln!(
+                    "warning: --crl {}: CRL skipped ({}): {}",
+                    f.display(),
+                    e.reason.code(),
+                    e.detail
+                ),
             }
-            crls.push(der);
         }
     }
     let profile = match (
@@ -155,6 +160,9 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let mut options = Options::at(at);
     options.peer_name = args.peer_name.clone();
+    // The caller's own files: the whole pool is searched (a service caps what a client
+    // sends), the signature and step budgets still bound the work.
+    options.max_intermediates = options.max_intermediates.max(pool.len());
     if let Some(depth) = args.max_depth {
         options.max_depth = depth;
     }
@@ -162,7 +170,8 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         crls,
         verified: Mutex::default(),
     };
-    let result = if checker.crls.is_empty() {
+    // --crl given: revocation is checked, even if every CRL given was skipped.
+    let result = if args.crls.is_empty() {
         validator.validate(
             &leaf,
             &pool,
@@ -175,7 +184,7 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     match result {
         Ok(valid) => {
-            let revocation = if checker.crls.is_empty() {
+            let revocation = if args.crls.is_empty() {
                 "not checked"
             } else {
                 "CRL"
@@ -328,6 +337,7 @@ impl RevocationChecker for CrlChecker {
             // with this issuer's key above.
             if !egide_pki::names::same_name(crl.issuer_der(), issuer.subject_der())
                 || !crl.is_current(at)
+                || !crl.covers(cert)
             {
                 continue;
             }

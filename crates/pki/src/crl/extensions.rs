@@ -23,6 +23,8 @@ pub(crate) struct CrlExtensions {
     pub authority_key_id: Option<Vec<u8>>,
     pub scope: CrlScope,
     pub distribution_points: Vec<String>,
+    /// The issuingDistributionPoint's DistributionPointName, DER, when it names one.
+    pub distribution_point_name: Option<Vec<u8>>,
 }
 
 /// Reads the content of the `[0] EXPLICIT Extensions` of a TBSCertList.
@@ -84,6 +86,7 @@ fn issuing_distribution_point(value: &[u8], out: &mut CrlExtensions) -> Result<(
     let mut r = Reader::new(seq.value);
     if let Some(dp) = r.optional(0xa0) {
         out.distribution_points = full_name_uris(dp.value).ok_or_else(bad)?;
+        out.distribution_point_name = Some(dp.value.to_vec());
     }
     let flag = |r: &mut Reader<'_>, tag: u8| -> Result<bool, Error> {
         match r.optional(tag) {

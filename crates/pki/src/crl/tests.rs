@@ -432,3 +432,49 @@ fn openssl_crl() {
     // Signed by the CA, not by the leaf.
     assert!(Crl::parse_verified(include_bytes!("openssl/ca.crl"), &good).is_err());
 }
+
+#[test]
+fn a_crl_covers_only_what_its_scope_and_distribution_point_take_in() {
+    let ca = TestCa::new("CA");
+    let pointing_at = |uri: &str| {
+        let uri = uri.to_owned();
+        ca.issue("leaf", move |p| {
+            p.crl_distribution_points = vec![rcgen::CrlDistributionPoint { uris: vec![uri] }];
+        })
+        .cert
+    };
+    let here = pointing_at("http://crl.test/ca.crl");
+    let elsewhere = pointing_at("http://crl.test/other.crl");
+    let nowhere = ca.issue("leaf", |_| {}).cert;
+    let with = |ext: Vec<u8>| {
+        let spec = CrlSpec {
+            extensions: vec![ext],
+            ..CrlSpec::default()
+        };
+        Crl::parse_verified(&crl(&ca, &spec), &ca.cert).unwrap()
+    };
+    let dp = w::cons(
+        0xa0,
+        &[&w::cons(0xa0, &[&w::tlv(0x86, b"http://crl.test/ca.crl")])],
+    );
+    let users_here = with(idp(&[&dp, &[0x81, 0x01, 0xff]]));
+    assert!(users_here.covers(&here));
+    assert!(!users_here.covers(&elsewhere), "another distribution point");
+    assert!(
+        !users_here.covers(&nowhere),
+        "the point does not name the issuer"
+    );
+    assert!(!users_here.covers(&ca.cert), "a CA certificate");
+    let cas_only = with(idp(&[&[0x82, 0x01, 0xff]]));
+    assert!(cas_only.covers(&ca.cert));
+    assert!(!cas_only.covers(&nowhere));
+    // A point naming the issuer's directory name covers a certificate without points.
+    let issuer_dn = w::cons(0xa4, &[ca.cert.subject_der()]);
+    let by_name = with(idp(&[&w::cons(0xa0, &[&w::cons(0xa0, &[&issuer_dn])])]));
+    assert!(by_name.covers(&nowhere));
+    assert!(!by_name.covers(&here));
+    let plain = Crl::parse_verified(&crl(&ca, &CrlSpec::default()), &ca.cert).unwrap();
+    for cert in [&here, &elsewhere, &nowhere, &ca.cert] {
+        assert!(plain.covers(cert));
+    }
+}

@@ -701,3 +701,52 @@ fn names_chain_as_rfc_5280_compares_them() {
         0,
     );
 }
+
+#[test]
+fn rfc822_constraints_reach_the_subject_email_without_a_san() {
+    let root = Ca::root("Root", Alg::P256);
+    let int = constrained(&root, ext::nc(&[Gn::Email("example.test".into())], &[]));
+    let with_email = |mailbox: &str| {
+        let email = w::seq(&[
+            w::oid("1.2.840.113549.1.9.1"),
+            w::tlv(0x16, mailbox.as_bytes()),
+        ]);
+        let subject = w::seq(&[
+            w::set(&[w::seq(&[w::oid("2.5.4.3"), w::utf8("leaf")])]),
+            w::set(&[email]),
+        ]);
+        int.leaf_with(Spec::leaf(subject).without("2.5.29.17"), Alg::P256)
+    };
+    run(&root, &int, &with_email("alice@example.test"), false).unwrap();
+    refused(
+        run(&root, &int, &with_email("alice@other.test"), false),
+        Reason::NameConstraints,
+        0,
+    );
+}
+
+#[test]
+fn uri_constraints_apply_to_the_uri_host() {
+    let root = Ca::root("Root", Alg::P256);
+    let int = constrained(&root, ext::nc(&[Gn::Uri(".example.test".into())], &[]));
+    for (uri, ok) in [
+        ("https://www.example.test/path", true),
+        ("ldap://user@dir.example.test:389/o=x", true),
+        ("https://example.test/", false),
+        ("https://www.other.test/", false),
+        ("urn:example:test", false),
+    ] {
+        let leaf = leaf_named(&int, &[Gn::Uri(uri.into())]);
+        let r = run(&root, &int, &leaf, false);
+        if ok {
+            r.unwrap_or_else(|f| panic!("{uri}: {f}"));
+        } else {
+            refused(r, Reason::NameConstraints, 0);
+        }
+    }
+    let exact = constrained(&root, ext::nc(&[], &[Gn::Uri("host.example.test".into())]));
+    let leaf = leaf_named(&exact, &[Gn::Uri("https://host.example.test/".into())]);
+    refused(run(&root, &exact, &leaf, false), Reason::NameConstraints, 0);
+    let leaf = leaf_named(&exact, &[Gn::Uri("https://other.example.test/".into())]);
+    run(&root, &exact, &leaf, false).unwrap();
+}

@@ -173,6 +173,7 @@ impl Revocations {
         if let Some(held) = self.crl(issuer.subject_der())
             && held.signer_spki == issuer.spki_der()
             && held.crl.is_current(at)
+            && held.crl.covers(cert)
         {
             return (held.crl.status(cert.serial(), at), Source::Crl);
         }
