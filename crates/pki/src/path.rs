@@ -2,8 +2,9 @@
 //!
 //! From the leaf, issuers are searched depth-first among the given intermediates
 //! and the trust anchors whose subject equals the issuer name (byte for byte, else as
-//! RFC 5280 §7.1 compares names); AKI/SKI only order the candidates. A branch is abandoned at the first problem (bad signature,
-//! expired or non-CA intermediate, path length…) and the next candidate is tried,
+//! RFC 5280 §7.1 compares names); AKI/SKI only order the candidates. A branch is
+//! abandoned at the first problem (bad signature, expired or non-CA intermediate,
+//! path length…) and the next candidate is tried,
 //! so redundant, unordered and cross-signed intermediates work. Every attempt is
 //! budgeted. When no path validates, the most relevant failure is reported: one
 //! from a path that reached an anchor beats one that did not, a defect (expired,
@@ -336,7 +337,7 @@ struct Search<'a> {
     /// Position-independent checks of each intermediate, computed once.
     pool_checks: Vec<Option<Result<(), Error>>>,
     /// Each intermediate's subject in RFC 5280 §7.1 form, computed when first needed.
-    pool_canonical: Vec<std::cell::OnceCell<Vec<u8>>>,
+    pool_canonical: Vec<std::cell::OnceCell<Option<Vec<u8>>>>,
     at: i64,
     options: &'a Options,
     rules: &'a Rules<'a>,
@@ -503,9 +504,9 @@ impl<'a> Search<'a> {
             })
             .collect();
         for (i, c) in self.pool.iter().enumerate() {
-            let subject = self.pool_canonical[i]
-                .get_or_init(|| names::canonical_name(c.subject_der()).unwrap_or_default());
-            if *subject == issuer {
+            let subject =
+                self.pool_canonical[i].get_or_init(|| names::canonical_name(c.subject_der()));
+            if subject.as_ref() == Some(&issuer) {
                 out.push((score(c, 1), Node::Pool(i)));
             }
         }

@@ -42,4 +42,9 @@ fuzz_target!(|data: &[u8]| {
     let serial = cert.with_parsed(|parsed| parsed.raw_serial().to_vec());
     assert_eq!(serial, cert.serial());
     let _ = egide_pki::ocsp::build_request(&cert, &cert);
+    // Names compared as RFC 5280 §7.1 says: a name is always itself.
+    for name in [cert.subject_der(), cert.issuer_der()] {
+        assert!(egide_pki::names::same_name(name, name));
+        let _ = egide_pki::names::canonical_name(name);
+    }
 });
