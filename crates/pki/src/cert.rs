@@ -95,6 +95,8 @@ struct Facts {
     aki_present: bool,
     /// The authorityKeyIdentifier names an issuer or a serial, not only a key.
     aki_issuer_serial: bool,
+    /// A freshestCRL extension (delta CRLs) is there.
+    freshest_crl: bool,
 }
 
 /// The criticality of the extensions RFC 5280 says how to mark: `None` when absent.
@@ -153,6 +155,7 @@ const EXT_AKI: &[u8] = &[0x55, 0x1d, 35];
 const EXT_POLICY_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 36];
 const EXT_EKU: &[u8] = &[0x55, 0x1d, 37];
 const EXT_INHIBIT_ANY_POLICY: &[u8] = &[0x55, 0x1d, 54];
+const EXT_FRESHEST_CRL: &[u8] = &[0x55, 0x1d, 46];
 const EXT_AIA: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01];
 const AD_OCSP: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
 
@@ -284,6 +287,11 @@ impl Certificate {
             }
             out
         })
+    }
+
+    /// Whether the certificate points to delta CRLs (freshestCRL, RFC 5280 §4.2.1.15).
+    pub(crate) fn has_freshest_crl(&self) -> bool {
+        self.facts.freshest_crl
     }
 
     /// The DistributionPointName (DER) of each of the cRLDistributionPoints that names
@@ -622,6 +630,7 @@ fn read_facts(der: &[u8]) -> Result<Facts, Error> {
             EXT_NC => c.name_constraints = Some(ext.critical),
             EXT_EKU => c.eku = Some(ext.critical),
             EXT_AIA => c.aia = Some(ext.critical),
+            EXT_FRESHEST_CRL => facts.freshest_crl = true,
             EXT_POLICY_CONSTRAINTS => c.policy_constraints = Some(ext.critical),
             _ => {}
         }

@@ -66,6 +66,7 @@ pub struct Crl {
     scope: CrlScope,
     distribution_points: Vec<String>,
     distribution_point_name: Option<Vec<u8>>,
+    has_deltas: bool,
     sha256: [u8; 32],
     index: index::SerialIndex,
 }
@@ -142,7 +143,14 @@ impl Crl {
     /// `cert`'s cRLDistributionPoints shares a name with it (or, `cert` having none, the
     /// point names `cert`'s issuer). A CRL that does not cover a certificate says nothing
     /// about it: neither good nor revoked.
+    ///
+    /// Delta CRLs are not processed, so a base CRL that points to deltas (freshestCRL,
+    /// in the CRL or in `cert`) covers nothing: a revocation only a delta lists would go
+    /// unseen (PKITS 4.15.4), and failing closed (`revocation_unknown`) is the answer.
     pub fn covers(&self, cert: &Certificate) -> bool {
+        if self.has_deltas || cert.has_freshest_crl() {
+            return false;
+        }
         match self.scope {
             CrlScope::UserCertsOnly if cert.is_ca() => return false,
             CrlScope::CaCertsOnly if !cert.is_ca() => return false,
@@ -277,6 +285,7 @@ fn parse(input: &[u8], issuer: Option<&Certificate>) -> Result<Crl, Error> {
         scope: ext.scope,
         distribution_points: ext.distribution_points,
         distribution_point_name: ext.distribution_point_name,
+        has_deltas: ext.has_deltas,
         sha256: sha256(input),
         index,
     })

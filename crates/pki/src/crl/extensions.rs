@@ -15,6 +15,7 @@ const CRL_NUMBER: &[u8] = &[0x55, 0x1d, 0x14];
 const DELTA_CRL_INDICATOR: &[u8] = &[0x55, 0x1d, 0x1b];
 const ISSUING_DISTRIBUTION_POINT: &[u8] = &[0x55, 0x1d, 0x1c];
 const AUTHORITY_KEY_IDENTIFIER: &[u8] = &[0x55, 0x1d, 0x23];
+const FRESHEST_CRL: &[u8] = &[0x55, 0x1d, 0x2e];
 
 /// What the CRL-level extensions say.
 #[derive(Debug, Default)]
@@ -25,6 +26,8 @@ pub(crate) struct CrlExtensions {
     pub distribution_points: Vec<String>,
     /// The issuingDistributionPoint's DistributionPointName, DER, when it names one.
     pub distribution_point_name: Option<Vec<u8>>,
+    /// A freshestCRL extension: delta CRLs complete this one.
+    pub has_deltas: bool,
 }
 
 /// Reads the content of the `[0] EXPLICIT Extensions` of a TBSCertList.
@@ -42,6 +45,7 @@ pub(crate) fn parse(value: &[u8]) -> Result<CrlExtensions, Error> {
                 return Err(malformed("delta CRLs are not supported"));
             }
             ISSUING_DISTRIBUTION_POINT => issuing_distribution_point(ext.value, &mut out)?,
+            FRESHEST_CRL => out.has_deltas = true,
             _ if ext.critical => return Err(unknown_critical(&ext)),
             _ => {}
         }

@@ -477,4 +477,18 @@ fn a_crl_covers_only_what_its_scope_and_distribution_point_take_in() {
     for cert in [&here, &elsewhere, &nowhere, &ca.cert] {
         assert!(plain.covers(cert));
     }
+    // Delta CRLs are not processed: a base that points to them, or a certificate that
+    // does, is covered by nothing (the answer is then unknown, not good).
+    let with_deltas = with(w::extension(&[0x55, 0x1d, 0x2e], false, &seq(&[])));
+    assert!(!with_deltas.covers(&nowhere));
+    let pointing_at_deltas = ca
+        .issue("leaf", |p| {
+            p.custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[2, 5, 29, 46],
+                    seq(&[]),
+                ));
+        })
+        .cert;
+    assert!(!plain.covers(&pointing_at_deltas));
 }
