@@ -453,64 +453,48 @@ impl<'a> Search<'a> {
             (None, _) => base,
             _ => base + 2,
         };
-        let mut out: Vec<(u8, Node)> = self
-            .trust
-            .by_subject(issuer)
-            .iter()
-            .filter_map(|&i| {
-                self.trust
-                    .anchor(i)
-                    .map(|(_, c)| (score(c, 0), Node::Anchor(i)))
-            })
-            .collect();
+        let pool_score = |c: &Certificate| score(c, 1) + if c.is_self_issued() { 4 } else { 0 };
+        let mut out = self.anchor_candidates(self.trust.by_subject(issuer), &score);
         out.extend(
             self.pool
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| c.subject_der() == issuer)
-                .map(|(i, c)| {
-                    (
-                        score(c, 1) + if c.is_self_issued() { 4 } else { 0 },
-                        Node::Pool(i),
-                    )
-                }),
+                .map(|(i, c)| (pool_score(c), Node::Pool(i))),
         );
-        if out.is_empty() {
-            out = self.canonical_candidates(child, score);
+        // The issuers whose subject is the child's issuer name by RFC 5280 §7.1 (case,
+        // whitespace, string type) though not byte for byte: asked only when no subject
+        // is byte-identical, so the usual path costs nothing more.
+        if out.is_empty()
+            && let Some(canonical) = names::canonical_name(issuer)
+        {
+            out = self.anchor_candidates(self.trust.by_canonical_subject(&canonical), &score);
+            for (i, c) in self.pool.iter().enumerate() {
+                let subject =
+                    self.pool_canonical[i].get_or_init(|| names::canonical_name(c.subject_der()));
+                if subject.as_ref() == Some(&canonical) {
+                    out.push((pool_score(c), Node::Pool(i)));
+                }
+            }
         }
         out.sort_by_key(|(s, _)| *s); // stable: input order breaks ties
         out
     }
 
-    /// The issuers whose subject is the child's issuer name by RFC 5280 §7.1 (case,
-    /// whitespace, string type) though not byte for byte: asked only when no subject is
-    /// byte-identical, so the usual path costs nothing more.
-    fn canonical_candidates(
+    /// The anchors at `indexes`, scored.
+    fn anchor_candidates(
         &self,
-        child: &Certificate,
-        score: impl Fn(&Certificate, u8) -> u8,
+        indexes: &[usize],
+        score: &impl Fn(&Certificate, u8) -> u8,
     ) -> Vec<(u8, Node)> {
-        let Some(issuer) = names::canonical_name(child.issuer_der()) else {
-            return Vec::new();
-        };
-        let mut out: Vec<(u8, Node)> = self
-            .trust
-            .by_canonical_subject(&issuer)
+        indexes
             .iter()
             .filter_map(|&i| {
                 self.trust
                     .anchor(i)
                     .map(|(_, c)| (score(c, 0), Node::Anchor(i)))
             })
-            .collect();
-        for (i, c) in self.pool.iter().enumerate() {
-            let subject =
-                self.pool_canonical[i].get_or_init(|| names::canonical_name(c.subject_der()));
-            if subject.as_ref() == Some(&issuer) {
-                out.push((score(c, 1), Node::Pool(i)));
-            }
-        }
-        out
+            .collect()
     }
 
     /// Whether the path already holds `cert`, or another certificate for the same
