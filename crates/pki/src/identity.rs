@@ -7,7 +7,6 @@
 use egide_ids::{IdNatPs, IdNatStruct, RppsPolicy};
 
 use crate::cert::Certificate;
-use crate::der::{self, Reader};
 use crate::reason::{Error, Reason};
 
 /// Which identity a purpose requires.
@@ -162,25 +161,13 @@ fn structure(attrs: &Attrs<'_>) -> Result<Identity, Error> {
 /// Every attribute of a DER Name, in order: (type OID content bytes, string value
 /// when the value is a string type).
 pub(crate) fn attributes(name_der: &[u8]) -> Result<Attrs<'_>, Error> {
-    let bad = || missing("subject is not a well-formed Name");
-    let name = der::single(name_der, der::SEQUENCE).ok_or_else(bad)?;
-    let mut rdns = Reader::new(name.value);
-    let mut out = Vec::new();
-    while !rdns.is_empty() {
-        let rdn = rdns.expect(der::SET).ok_or_else(bad)?;
-        let mut atvs = Reader::new(rdn.value);
-        while !atvs.is_empty() {
-            let atv = atvs.expect(der::SEQUENCE).ok_or_else(bad)?;
-            let mut r = Reader::new(atv.value);
-            let oid = r.expect(der::OID).ok_or_else(bad)?.value;
-            let value = r.read().ok_or_else(bad)?;
-            if !r.is_empty() {
-                return Err(bad());
-            }
-            out.push((oid, directory_string(value.tag, value.value)));
-        }
-    }
-    Ok(out)
+    let rdns =
+        crate::names::rdns(name_der).ok_or_else(|| missing("subject is not a well-formed Name"))?;
+    Ok(rdns
+        .into_iter()
+        .flatten()
+        .map(|(oid, value)| (oid, directory_string(value.tag, value.value)))
+        .collect())
 }
 
 /// Decodes the DirectoryString forms (and IA5String); `None` for other types or bad encodings.

@@ -3,9 +3,10 @@
 //! Names checked against constraints: the subject DN (directoryName), the
 //! subjectAltName dNSName, rfc822Name, iPAddress, directoryName and URI entries (a URI
 //! by its host), and, without a subjectAltName, the subject's emailAddress attributes
-//! as rfc822 names. The CN is never a name here (as in Go). A DNS constraint `example.com` covers the host and its
-//! subdomains; `.example.com` is URI syntax, not a host name, and is refused with every
-//! other base that could only constrain invalid names (RFC 5280 §4.2.1.10).
+//! as rfc822 names. The CN is never a name here (as in Go). A DNS constraint
+//! `example.com` covers the host and its subdomains; `.example.com` is URI syntax, not a
+//! host name, and is refused with every other base that could only constrain invalid
+//! names (RFC 5280 §4.2.1.10).
 //! DirectoryName constraints compare RDNs byte for byte (no case folding). A
 //! constraint of another type (URI, otherName…) fails closed when the certificate
 //! has a name of that type.
@@ -16,23 +17,19 @@ use crate::cert::Certificate;
 use crate::der::{self, Reader};
 use crate::reason::{Error, Reason};
 
-/// The form of a Name that RFC 5280 §7.1 compares (as OpenSSL does): each string value
-/// decoded from its DirectoryString type (PrintableString, UTF8String, BMPString…),
-/// trimmed, inner whitespace collapsed to one space, lower-cased; each RDN's attributes
-/// in a fixed order, since an RDN is a SET. Other values are kept as they are. `None`
-/// when the Name does not parse. Equal forms: the same name, however encoded.
-pub fn canonical_name(name_der: &[u8]) -> Option<Vec<u8>> {
+/// A Name's RDNs (DER), each the (type OID, value TLV) pairs of its attributes; `None`
+/// when the Name does not parse. The one walk over Names that the rest of the crate uses.
+pub(crate) type Rdns<'a> = Vec<Vec<(&'a [u8], der::Tlv<'a>)>>;
+
+/// The RDNs of `name_der` (see [`Rdns`]).
+pub(crate) fn rdns(name_der: &[u8]) -> Option<Rdns<'_>> {
     let name = der::single(name_der, der::SEQUENCE)?;
     let mut rdns = Reader::new(name.value);
-    let mut out = Vec::with_capacity(name.value.len());
-    let piece = |out: &mut Vec<u8>, bytes: &[u8]| {
-        out.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes());
-        out.extend_from_slice(bytes);
-    };
+    let mut out = Vec::new();
     while !rdns.is_empty() {
         let rdn = rdns.expect(der::SET)?;
         let mut atvs = Reader::new(rdn.value);
-        let mut set: Vec<Vec<u8>> = Vec::new();
+        let mut set = Vec::new();
         while !atvs.is_empty() {
             let atv = atvs.expect(der::SEQUENCE)?;
             let mut r = Reader::new(atv.value);
@@ -41,21 +38,44 @@ pub fn canonical_name(name_der: &[u8]) -> Option<Vec<u8>> {
             if !r.is_empty() {
                 return None;
             }
-            let mut one = Vec::new();
-            piece(&mut one, oid);
-            match crate::identity::directory_string(value.tag, value.value) {
-                Some(text) => {
-                    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                    one.push(0);
-                    piece(&mut one, folded.to_lowercase().as_bytes());
-                }
-                None => {
-                    one.push(1);
-                    piece(&mut one, value.raw);
-                }
-            }
-            set.push(one);
+            set.push((oid, value));
         }
+        out.push(set);
+    }
+    Some(out)
+}
+
+/// The form of a Name that RFC 5280 §7.1 compares (as OpenSSL does): each string value
+/// decoded from its DirectoryString type (PrintableString, UTF8String, BMPString…),
+/// trimmed, inner whitespace collapsed to one space, lower-cased; each RDN's attributes
+/// in a fixed order, since an RDN is a SET. Other values are kept as they are. `None`
+/// when the Name does not parse. Equal forms: the same name, however encoded.
+pub fn canonical_name(name_der: &[u8]) -> Option<Vec<u8>> {
+    let piece = |out: &mut Vec<u8>, bytes: &[u8]| {
+        out.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(bytes);
+    };
+    let mut out = Vec::with_capacity(name_der.len());
+    for rdn in rdns(name_der)? {
+        let mut set: Vec<Vec<u8>> = rdn
+            .iter()
+            .map(|(oid, value)| {
+                let mut one = Vec::new();
+                piece(&mut one, oid);
+                match crate::identity::directory_string(value.tag, value.value) {
+                    Some(text) => {
+                        let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                        one.push(0);
+                        piece(&mut one, folded.to_lowercase().as_bytes());
+                    }
+                    None => {
+                        one.push(1);
+                        piece(&mut one, value.raw);
+                    }
+                }
+                one
+            })
+            .collect();
         set.sort_unstable();
         piece(
             &mut out,
@@ -299,24 +319,13 @@ const EMAIL_ADDRESS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0
 
 /// The values of the emailAddress attributes of a Name (DER).
 fn subject_email_addresses(name_der: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let Some(name) = der::single(name_der, der::SEQUENCE) else {
-        return out;
-    };
-    let mut rdns = Reader::new(name.value);
-    while let Some(rdn) = rdns.read() {
-        let mut atvs = Reader::new(rdn.value);
-        while let Some(atv) = atvs.read() {
-            let mut r = Reader::new(atv.value);
-            if r.expect(der::OID)
-                .is_some_and(|oid| oid.value == EMAIL_ADDRESS)
-                && let Some(value) = r.read()
-            {
-                out.push(value.value);
-            }
-        }
-    }
-    out
+    rdns(name_der)
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter(|(oid, _)| *oid == EMAIL_ADDRESS)
+        .map(|(_, value)| value.value)
+        .collect()
 }
 
 /// Most name-to-constraint comparisons for one CA's constraints on one certificate
